@@ -144,6 +144,10 @@ func (d *Date) UnmarshalText(b []byte) error {
 	return nil
 }
 
+// NormalizeDigits maps Persian (۰-۹) and Arabic-Indic (٠-٩) digits in s to
+// ASCII digits and leaves every other character alone.
+func NormalizeDigits(s string) string { return normalizeDigits(s) }
+
 // normalizeDigits maps Persian (U+06F0..9) and Arabic-Indic (U+0660..9)
 // digits to ASCII and leaves everything else alone.
 func normalizeDigits(s string) string {
