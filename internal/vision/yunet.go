@@ -1,0 +1,280 @@
+package vision
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"path/filepath"
+	"sort"
+
+	"gocv.io/x/gocv"
+
+	"github.com/hoviyat/hoviyat/facematch"
+)
+
+// Face is one detected face, in the pixels of the image given to Detect.
+type Face struct {
+	// Box is the face box. It may extend past the image border when the
+	// face is partly out of frame.
+	Box facematch.Rect
+	// Landmarks in ArcFace order: image-left eye, image-right eye, nose
+	// tip, image-left mouth corner, image-right mouth corner.
+	Landmarks [5]facematch.Point
+	// Score is the detector confidence in [0,1].
+	Score float64
+}
+
+// FaceDetectorConfig configures NewFaceDetector. Zero values mean the
+// documented defaults.
+type FaceDetectorConfig struct {
+	// ModelPath is the YuNet ONNX file; default ModelPath(ModelsDir(), YuNetFile).
+	ModelPath string
+	// InputSize is the longest side the image is scaled to before
+	// detection (up or down); the other side keeps the aspect ratio and
+	// both are padded up to a multiple of 32. Default 320. Faces smaller
+	// than about 10 px after scaling are missed, so raise it for small
+	// faces in large frames (640 finds faces ~half the size, ~4x slower).
+	InputSize int
+	// ScoreThreshold is the minimum score kept; default 0.6.
+	ScoreThreshold float64
+	// NMSThreshold is the IoU above which the weaker of two boxes is
+	// suppressed; default 0.3.
+	NMSThreshold float64
+	// MaxFaces bounds the number of faces returned; default 20.
+	MaxFaces int
+}
+
+// Defaults of FaceDetectorConfig.
+const (
+	DefaultDetectorInputSize = 320
+	DefaultDetectorScore     = 0.6
+	DefaultDetectorNMS       = 0.3
+	DefaultDetectorMaxFaces  = 20
+)
+
+// FaceDetector finds faces and their 5 landmarks with YuNet (2023mar)
+// through OpenCV DNN. It is NOT safe for concurrent use: gocv objects are
+// not goroutine safe, so give each worker its own detector.
+type FaceDetector struct {
+	cfg    FaceDetectorConfig
+	net    gocv.Net
+	closed bool
+	// reusable buffers, owned by the detector
+	resized gocv.Mat
+	padded  gocv.Mat
+	conv    gocv.Mat
+	cands   []Face
+}
+
+var yunetStrides = [3]int{8, 16, 32}
+
+var yunetOutputs = []string{
+	"cls_8", "cls_16", "cls_32",
+	"obj_8", "obj_16", "obj_32",
+	"bbox_8", "bbox_16", "bbox_32",
+	"kps_8", "kps_16", "kps_32",
+}
+
+// ErrDetectorClosed is returned by Detect after Close.
+var ErrDetectorClosed = errors.New("vision: face detector closed")
+
+// NewFaceDetector loads the YuNet model. The caller closes the detector.
+func NewFaceDetector(cfg FaceDetectorConfig) (*FaceDetector, error) {
+	if cfg.InputSize == 0 {
+		cfg.InputSize = DefaultDetectorInputSize
+	}
+	if cfg.ScoreThreshold == 0 {
+		cfg.ScoreThreshold = DefaultDetectorScore
+	}
+	if cfg.NMSThreshold == 0 {
+		cfg.NMSThreshold = DefaultDetectorNMS
+	}
+	if cfg.MaxFaces == 0 {
+		cfg.MaxFaces = DefaultDetectorMaxFaces
+	}
+	switch {
+	case cfg.InputSize < 32 || cfg.InputSize > 4096:
+		return nil, fmt.Errorf("vision: detector InputSize %d outside [32,4096]", cfg.InputSize)
+	case cfg.ScoreThreshold < 0 || cfg.ScoreThreshold > 1:
+		return nil, fmt.Errorf("vision: detector ScoreThreshold %g outside [0,1]", cfg.ScoreThreshold)
+	case cfg.NMSThreshold < 0 || cfg.NMSThreshold > 1:
+		return nil, fmt.Errorf("vision: detector NMSThreshold %g outside [0,1]", cfg.NMSThreshold)
+	case cfg.MaxFaces < 0:
+		return nil, fmt.Errorf("vision: detector MaxFaces %d negative", cfg.MaxFaces)
+	}
+	if cfg.ModelPath == "" {
+		p, err := ModelPath("", YuNetFile)
+		if err != nil {
+			return nil, err
+		}
+		cfg.ModelPath = p
+	} else if _, err := ModelPath(filepath.Dir(cfg.ModelPath), filepath.Base(cfg.ModelPath)); err != nil {
+		return nil, err
+	}
+	net := gocv.ReadNetFromONNX(cfg.ModelPath)
+	if net.Empty() {
+		net.Close()
+		return nil, fmt.Errorf("vision: cannot load YuNet from %s", cfg.ModelPath)
+	}
+	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
+	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
+	return &FaceDetector{
+		cfg:     cfg,
+		net:     net,
+		resized: gocv.NewMat(),
+		padded:  gocv.NewMat(),
+		conv:    gocv.NewMat(),
+	}, nil
+}
+
+// Config returns the detector's effective configuration (defaults filled).
+func (d *FaceDetector) Config() FaceDetectorConfig { return d.cfg }
+
+// Detect finds faces in img (BGR CV_8UC3; grey and BGRA are converted) of
+// any size. Boxes and landmarks are in img's pixels, sorted by score,
+// best first.
+func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
+	if d.closed {
+		return nil, ErrDetectorClosed
+	}
+	if img.Empty() {
+		return nil, &ImageError{Msg: "empty Mat given to Detect"}
+	}
+	src := img
+	switch img.Type() {
+	case gocv.MatTypeCV8UC3:
+	case gocv.MatTypeCV8UC1:
+		gocv.CvtColor(img, &d.conv, gocv.ColorGrayToBGR)
+		src = d.conv
+	case gocv.MatTypeCV8UC4:
+		gocv.CvtColor(img, &d.conv, gocv.ColorBGRAToBGR)
+		src = d.conv
+	default:
+		return nil, &ImageError{Msg: fmt.Sprintf("Detect needs an 8-bit image, got Mat type %v", img.Type())}
+	}
+	w, h := src.Cols(), src.Rows()
+	scale := float64(d.cfg.InputSize) / float64(max(w, h))
+	sw := max(1, int(math.Round(float64(w)*scale)))
+	sh := max(1, int(math.Round(float64(h)*scale)))
+	pw, ph := (sw+31)/32*32, (sh+31)/32*32
+	// Exact scale per axis after rounding, to map back without drift.
+	sx, sy := float64(sw)/float64(w), float64(sh)/float64(h)
+
+	gocv.Resize(src, &d.resized, image.Pt(sw, sh), 0, 0, gocv.InterpolationLinear)
+	gocv.CopyMakeBorder(d.resized, &d.padded, 0, ph-sh, 0, pw-sw, gocv.BorderConstant, color.RGBA{})
+	blob := gocv.BlobFromImage(d.padded, 1.0, image.Pt(pw, ph), gocv.NewScalar(0, 0, 0, 0), false, false)
+	d.net.SetInput(blob, "input")
+	outs := d.net.ForwardLayers(yunetOutputs)
+	blob.Close()
+	defer func() {
+		for i := range outs {
+			outs[i].Close()
+		}
+	}()
+	if len(outs) != len(yunetOutputs) {
+		return nil, fmt.Errorf("vision: YuNet returned %d outputs, want %d", len(outs), len(yunetOutputs))
+	}
+	d.cands = d.cands[:0]
+	for k, s := range yunetStrides {
+		cols, rows := pw/s, ph/s
+		n := cols * rows
+		cls, err1 := outs[k].DataPtrFloat32()
+		obj, err2 := outs[3+k].DataPtrFloat32()
+		bbox, err3 := outs[6+k].DataPtrFloat32()
+		kps, err4 := outs[9+k].DataPtrFloat32()
+		if err := errors.Join(err1, err2, err3, err4); err != nil {
+			return nil, fmt.Errorf("vision: YuNet output: %w", err)
+		}
+		if len(cls) < n || len(obj) < n || len(bbox) < 4*n || len(kps) < 10*n {
+			return nil, fmt.Errorf("vision: YuNet output for stride %d too small for %dx%d input", s, pw, ph)
+		}
+		fs := float64(s)
+		for idx := 0; idx < n; idx++ {
+			score := math.Sqrt(unitClamp(float64(cls[idx])) * unitClamp(float64(obj[idx])))
+			if score < d.cfg.ScoreThreshold {
+				continue
+			}
+			r, c := float64(idx/cols), float64(idx%cols)
+			b := bbox[4*idx : 4*idx+4]
+			cx := (c + float64(b[0])) * fs
+			cy := (r + float64(b[1])) * fs
+			bw := math.Exp(float64(b[2])) * fs
+			bh := math.Exp(float64(b[3])) * fs
+			f := Face{
+				Box:   facematch.Rect{X: (cx - bw/2) / sx, Y: (cy - bh/2) / sy, W: bw / sx, H: bh / sy},
+				Score: score,
+			}
+			kp := kps[10*idx : 10*idx+10]
+			for j := 0; j < 5; j++ {
+				f.Landmarks[j] = facematch.Point{
+					X: (float64(kp[2*j]) + c) * fs / sx,
+					Y: (float64(kp[2*j+1]) + r) * fs / sy,
+				}
+			}
+			d.cands = append(d.cands, f)
+		}
+	}
+	return suppressFaces(d.cands, d.cfg.NMSThreshold, d.cfg.MaxFaces), nil
+}
+
+// Close releases the network. It is idempotent.
+func (d *FaceDetector) Close() error {
+	if d == nil || d.closed {
+		return nil
+	}
+	d.closed = true
+	d.resized.Close()
+	d.padded.Close()
+	d.conv.Close()
+	return d.net.Close()
+}
+
+// suppressFaces sorts by score and applies greedy non-maximum suppression:
+// a face overlapping a better one by IoU > thr is dropped. It returns a
+// new slice of at most limit faces (limit 0 means no limit).
+func suppressFaces(cands []Face, thr float64, limit int) []Face {
+	sort.SliceStable(cands, func(i, j int) bool { return cands[i].Score > cands[j].Score })
+	var out []Face
+	for _, c := range cands {
+		keep := true
+		for _, k := range out {
+			if rectIoU(c.Box, k.Box) > thr {
+				keep = false
+				break
+			}
+		}
+		if keep {
+			out = append(out, c)
+			if limit > 0 && len(out) == limit {
+				break
+			}
+		}
+	}
+	return out
+}
+
+func rectIoU(a, b facematch.Rect) float64 {
+	x0, y0 := max(a.X, b.X), max(a.Y, b.Y)
+	x1, y1 := min(a.X+a.W, b.X+b.W), min(a.Y+a.H, b.Y+b.H)
+	if x1 <= x0 || y1 <= y0 {
+		return 0
+	}
+	inter := (x1 - x0) * (y1 - y0)
+	union := a.W*a.H + b.W*b.H - inter
+	if union <= 0 {
+		return 0
+	}
+	return inter / union
+}
+
+func unitClamp(v float64) float64 {
+	if v < 0 || math.IsNaN(v) {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}
