@@ -1,7 +1,13 @@
 package policy
 
 import (
+	"fmt"
+	"strings"
+	"sync"
 	"time"
+	// Embedded zone data so Asia/Tehran loads on hosts without
+	// /usr/share/zoneinfo (distroless images, Windows).
+	_ "time/tzdata"
 
 	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/liveness"
@@ -54,8 +60,11 @@ type DecisionConfig struct {
 	RejectUncertainMatch bool
 }
 
-// Policy is a compiled, immutable rule set, safe for concurrent use.
+// Policy is a compiled, immutable rule set, safe for concurrent use. Build
+// it with New; the zero Policy is not usable.
 type Policy struct {
+	// cfg is the caller's Config copied, with defaults filled in. Its
+	// AllowedCountries slice is owned by the Policy and never handed out.
 	cfg Config
 }
 
@@ -149,14 +158,175 @@ type Judgement struct {
 	InPersonRequired bool `json:"in_person_required"`
 }
 
-// New compiles cfg (copied; the caller's value is not kept). TODO(policy helper).
-func New(cfg Config) (*Policy, error) { return &Policy{cfg: cfg}, nil }
+// Defaults of Config. A zero field means its default.
+const (
+	DefaultMinAge     = 18
+	DefaultMaxUploads = 3
+	DefaultCountry    = "IR"
+	DefaultLocation   = "Asia/Tehran"
+)
 
-// Evaluate checks f. TODO(policy helper).
-func (p *Policy) Evaluate(f Facts) Verdict { panic("unimplemented") }
+// tehran loads Asia/Tehran once; time/tzdata makes it available even where
+// the system has no zone files.
+var tehran = sync.OnceValues(func() (*time.Location, error) {
+	return time.LoadLocation(DefaultLocation)
+})
 
-// Decide fuses e into an outcome. TODO(policy helper).
-func (p *Policy) Decide(e Evidence) Judgement { panic("unimplemented") }
+// New compiles cfg into a Policy. cfg is copied (the caller's slices are not
+// kept), zero fields take their documented defaults, and an invalid field
+// is an error wrapping ErrInvalidConfig (a *ConfigError says which field).
+func New(cfg Config) (*Policy, error) {
+	c := cfg
+	switch {
+	case c.MinAge < 0:
+		return nil, &ConfigError{Field: "MinAge", Value: fmt.Sprint(c.MinAge), Why: "must not be negative"}
+	case c.MinAge == 0:
+		c.MinAge = DefaultMinAge
+	}
+	switch {
+	case c.MaxUploads < 0:
+		return nil, &ConfigError{Field: "MaxUploads", Value: fmt.Sprint(c.MaxUploads), Why: "must not be negative"}
+	case c.MaxUploads == 0:
+		c.MaxUploads = DefaultMaxUploads
+	}
+	countries, err := normaliseCountries(cfg.AllowedCountries)
+	if err != nil {
+		return nil, err
+	}
+	c.AllowedCountries = countries
+	if c.Location == nil {
+		loc, err := tehran()
+		if err != nil {
+			return nil, &ConfigError{Field: "Location", Value: DefaultLocation, Why: "cannot load time zone", Err: err}
+		}
+		c.Location = loc
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return &Policy{cfg: c}, nil
+}
 
-// MaxUploads returns the configured limit.
+// normaliseCountries returns a fresh, upper-cased, de-duplicated copy of in
+// ([DefaultCountry] when in is empty).
+func normaliseCountries(in []string) ([]string, error) {
+	if len(in) == 0 {
+		return []string{DefaultCountry}, nil
+	}
+	out := make([]string, 0, len(in))
+	for _, raw := range in {
+		cc := strings.ToUpper(strings.TrimSpace(raw))
+		if !isAlpha2(cc) {
+			return nil, &ConfigError{Field: "AllowedCountries", Value: raw, Why: "want an ISO 3166-1 alpha-2 code such as IR"}
+		}
+		dup := false
+		for _, have := range out {
+			dup = dup || have == cc
+		}
+		if !dup {
+			out = append(out, cc)
+		}
+	}
+	return out, nil
+}
+
+func isAlpha2(s string) bool {
+	return len(s) == 2 && s[0] >= 'A' && s[0] <= 'Z' && s[1] >= 'A' && s[1] <= 'Z'
+}
+
+// Config returns the effective configuration (defaults filled in). The
+// returned value is a copy; changing it does not change p.
+func (p *Policy) Config() Config {
+	c := p.cfg
+	c.AllowedCountries = p.AllowedCountries()
+	return c
+}
+
+// MinAge returns the minimum age in full Solar Hijri years.
+func (p *Policy) MinAge() int { return p.cfg.MinAge }
+
+// MaxUploads returns the number of failed uploads after which a national ID
+// is locked.
 func (p *Policy) MaxUploads() int { return p.cfg.MaxUploads }
+
+// AllowedCountries returns a copy of the allowed ISO country codes, upper
+// case.
+func (p *Policy) AllowedCountries() []string {
+	return append([]string(nil), p.cfg.AllowedCountries...)
+}
+
+// CountryAllowed reports whether the ISO code cc (any case) is allowed. The
+// empty code is never allowed; see AllowUnknownCountry.
+func (p *Policy) CountryAllowed(cc string) bool {
+	for _, a := range p.cfg.AllowedCountries {
+		if strings.EqualFold(a, cc) {
+			return true
+		}
+	}
+	return false
+}
+
+// AllowUnknownCountry reports whether an IP without a country is admitted.
+func (p *Policy) AllowUnknownCountry() bool { return p.cfg.AllowUnknownCountry }
+
+// AllowNonNative reports whether non-native citizens are admitted.
+func (p *Policy) AllowNonNative() bool { return p.cfg.AllowNonNative }
+
+// AllowRepresentatives reports whether applicants acting through a
+// representative are admitted remotely.
+func (p *Policy) AllowRepresentatives() bool { return p.cfg.AllowRepresentatives }
+
+// AllowReverification reports whether a verified national ID may verify
+// remotely again.
+func (p *Policy) AllowReverification() bool { return p.cfg.AllowReverification }
+
+// SkipMobileOwnership reports whether the mobile-ownership check is off.
+func (p *Policy) SkipMobileOwnership() bool { return p.cfg.SkipMobileOwnership }
+
+// SkipOTP reports whether the OTP requirement is off.
+func (p *Policy) SkipOTP() bool { return p.cfg.SkipOTP }
+
+// Location returns the time zone of "today" (Asia/Tehran by default).
+func (p *Policy) Location() *time.Location { return p.cfg.Location }
+
+// Now returns the current time from the configured clock.
+func (p *Policy) Now() time.Time { return p.cfg.Now() }
+
+// Decision returns the thresholds Decide uses.
+func (p *Policy) Decision() DecisionConfig { return p.cfg.Decision }
+
+// Today returns the Solar Hijri date of now in the policy's Location. It
+// fails only for instants outside the calendar library's range (Solar
+// Hijri years 1..3177).
+func (p *Policy) Today(now time.Time) (registry.Date, error) {
+	return dateIn(now, p.cfg.Location)
+}
+
+// AttemptsLeft returns MaxUploads minus failed, never below zero (a
+// negative failed count is read as zero).
+func (p *Policy) AttemptsLeft(failed int) int {
+	return max(0, p.cfg.MaxUploads-max(0, failed))
+}
+
+// String returns the stage's name.
+func (s Stage) String() string {
+	switch s {
+	case StageInquiry:
+		return "inquiry"
+	case StageBegin:
+		return "begin"
+	case StageSubmit:
+		return "submit"
+	}
+	return fmt.Sprintf("stage(%d)", int(s))
+}
+
+// Valid reports whether r is NoRepresentative or one of the known kinds.
+// Evaluate treats every non-empty value, known or not, as a representative.
+func (r Representative) Valid() bool {
+	switch r {
+	case NoRepresentative, Guardian, Custodian, Attorney:
+		return true
+	}
+	return false
+}
