@@ -1,0 +1,446 @@
+package vision
+
+import (
+	"fmt"
+	"image"
+	"math"
+	"sort"
+	"sync"
+	"unsafe"
+
+	"gocv.io/x/gocv"
+
+	"github.com/hoviyat/hoviyat/facematch"
+)
+
+// Replay cues are cheap, hand-built measures of a presentation attack in
+// one frame: a face shown on a screen or on paper and filmed again. They
+// complement MiniFASNet (which misses crude attacks) and the temporal
+// evidence of the liveness analysis (a photo or screen moves as one plane).
+// None is a verdict alone; docs/bench/antispoof.md gives their measured
+// separation on real and synthetic attacks and the thresholds we suggest.
+
+// ReplayCues are the per-frame replay measures of one face. Every field is
+// in [0,1]. Higher Moire and Bezel mean more attack-like; for the others
+// the direction is noted per field (and measured in docs/bench/antispoof.md).
+type ReplayCues struct {
+	// Moire is the share of the face's mid/high-frequency spectral energy
+	// that sits in isolated narrow peaks (local maxima at least
+	// replayPeakRatio times the median power of their frequency ring).
+	// Skin has no periodic texture, so its spectrum is smooth; a screen's
+	// pixel grid, the beat (moiré) between it and the camera's sensor, or
+	// a print's halftone add such peaks. Higher is more attack-like.
+	Moire float64 `json:"moire"`
+	// Bezel measures straight high-contrast edges that frame the face, as
+	// the border of a phone, monitor, video window or photo does: for each
+	// side of the face (left, right, above, below, in the face's own
+	// orientation) the length of straight edge segments parallel to that
+	// side, outside the face box, within replayContextScale/2 face sizes of
+	// its centre and overlapping its extent, as a share of the face's
+	// size (capped at 1); the mean over the four sides. Higher is more
+	// attack-like; door frames and shelves behind a live person also
+	// count, so use BezelSides too.
+	Bezel float64 `json:"bezel"`
+	// BezelSides is the number of sides (0-4) whose support is at least
+	// one half, as a fraction of 4: a rectangle around the face gives 1.
+	BezelSides float64 `json:"bezel_sides"`
+	// Detail is the share of the face's spectral energy above 0.25
+	// cycles/pixel (of the 192x192 face patch) among energy above 0.06:
+	// fine skin texture. Re-filming a screen or a print blurs twice and
+	// lowers it; so do low resolution and heavy compression.
+	Detail float64 `json:"detail"`
+	// Contrast is the face's luma spread (95th minus 5th percentile)/255.
+	// A re-filmed screen is often washed out (lower).
+	Contrast float64 `json:"contrast"`
+	// DarkLevel is the 2nd percentile of luma/255 around the face (the
+	// context region): a screen's black is grey and glare lifts it.
+	DarkLevel float64 `json:"dark_level"`
+	// Saturation is the mean HSV saturation of the face (0..1). Screens
+	// and prints re-filmed under other light shift skin colour; its
+	// direction depends on the device, see the bench report.
+	Saturation float64 `json:"saturation"`
+	// Specular is the share of face pixels that are near-white (V >= 0.94,
+	// S <= 0.2): glare on a glossy photo or a screen spreads over the face,
+	// while skin highlights are small.
+	Specular float64 `json:"specular"`
+}
+
+// Parameters of the replay cues.
+const (
+	// replayFaceSize is the side of the square face patch analysed for
+	// spectra and colour.
+	replayFaceSize = 192
+	// replayPeakRatio: a spectral bin is a peak when its power is at least
+	// this many times its ring's median and it is a local maximum.
+	replayPeakRatio = 12.0
+	// replayContextScale: the bezel search region is the face box scaled
+	// by this about its centre (as MiniFASNetV1SE's crop).
+	replayContextScale = 4.0
+	// replayFaceNorm: the context region is scaled so that the face box
+	// is this many pixels tall (bounded by replayContextMax).
+	replayFaceNorm   = 80.0
+	replayContextMax = 400
+	// replayAngleTol: an edge is parallel to a face side within this many
+	// degrees.
+	replayAngleTol = 15.0
+)
+
+// MeasureReplayCues measures the replay cues of face in the BGR frame img
+// (CV_8UC3, face in img's pixels). It allocates its scratch Mats per call
+// and is safe for concurrent use on distinct or read-only Mats. It takes
+// about a few milliseconds on a 720p frame, independent of frame size
+// (the regions are resampled to fixed sizes).
+func MeasureReplayCues(img gocv.Mat, face Face) (ReplayCues, error) {
+	if err := checkBGR(img); err != nil {
+		return ReplayCues{}, err
+	}
+	w, h := img.Cols(), img.Rows()
+	faceR, err := boxPixels(w, h, face.Box)
+	if err != nil {
+		return ReplayCues{}, err
+	}
+	var c ReplayCues
+	if err := measureFace(img, faceR, &c); err != nil {
+		return ReplayCues{}, err
+	}
+	measureContext(img, face, &c)
+	return c, nil
+}
+
+// boxPixels validates box and returns its integer rectangle clipped to the
+// image.
+func boxPixels(w, h int, box facematch.Rect) (image.Rectangle, error) {
+	if _, err := MiniFASNetCrop(w, h, box, 1); err != nil {
+		return image.Rectangle{}, err
+	}
+	r := image.Rect(int(math.Floor(box.X)), int(math.Floor(box.Y)),
+		int(math.Ceil(box.X+box.W)), int(math.Ceil(box.Y+box.H))).Intersect(image.Rect(0, 0, w, h))
+	if r.Empty() {
+		return image.Rectangle{}, fmt.Errorf("%w: %+v outside %dx%d image", ErrAntiSpoofBox, box, w, h)
+	}
+	return r, nil
+}
+
+// measureFace fills the spectral and colour cues from the face box
+// resampled to replayFaceSize square.
+func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
+	const n = replayFaceSize
+	roi := img.Region(r)
+	patch := gocv.NewMat()
+	interp := gocv.InterpolationLinear
+	if r.Dx() > n || r.Dy() > n {
+		interp = gocv.InterpolationArea
+	}
+	gocv.Resize(roi, &patch, image.Pt(n, n), 0, 0, interp)
+	roi.Close()
+	defer patch.Close()
+	bgr, err := patch.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("vision: replay cues: %w", err)
+	}
+
+	// Colour and luma statistics.
+	luma := make([]float32, n*n)
+	var hist [256]int
+	var satSum float64
+	spec := 0
+	for i := 0; i < n*n; i++ {
+		b, g, rr := float64(bgr[3*i]), float64(bgr[3*i+1]), float64(bgr[3*i+2])
+		y := 0.114*b + 0.587*g + 0.299*rr
+		luma[i] = float32(y)
+		hist[clampInt(int(y+0.5), 0, 255)]++
+		mx := math.Max(b, math.Max(g, rr))
+		mn := math.Min(b, math.Min(g, rr))
+		s := 0.0
+		if mx > 0 {
+			s = (mx - mn) / mx
+		}
+		satSum += s
+		if mx >= 240 && s <= 0.2 {
+			spec++
+		}
+	}
+	c.Contrast = (histPercentile(hist[:], 0.95) - histPercentile(hist[:], 0.05)) / 255
+	c.Saturation = satSum / float64(n*n)
+	c.Specular = float64(spec) / float64(n*n)
+
+	// Spectrum of the windowed, mean-removed luma.
+	var mean float64
+	for _, v := range luma {
+		mean += float64(v)
+	}
+	mean /= float64(n * n)
+	win := hannWindow(n)
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			luma[y*n+x] = (luma[y*n+x] - float32(mean)) * win[y] * win[x]
+		}
+	}
+	src, err := gocv.NewMatFromBytes(n, n, gocv.MatTypeCV32F, unsafe.Slice((*byte)(unsafe.Pointer(&luma[0])), 4*n*n))
+	if err != nil {
+		return fmt.Errorf("vision: replay cues: %w", err)
+	}
+	defer src.Close()
+	spec2 := gocv.NewMat()
+	defer spec2.Close()
+	gocv.DFT(src, &spec2, gocv.DftComplexOutput)
+	cplx, err := spec2.DataPtrFloat32()
+	if err != nil || len(cplx) < 2*n*n {
+		return fmt.Errorf("vision: replay cues: DFT output: %v", err)
+	}
+	c.Moire, c.Detail = spectralCues(cplx, n)
+	return nil
+}
+
+// spectralCues returns the peak share (Moire) and the high-frequency share
+// (Detail) of an n x n complex spectrum (interleaved re, im; DC at 0,0).
+func spectralCues(cplx []float32, n int) (moire, detail float64) {
+	half := n / 2
+	power := make([]float64, n*n)
+	ring := make([]int, n*n) // integer radius in bins, -1 outside the band
+	rings := make([][]float64, half+1)
+	lo := n / 16 // 12 cycles per patch for n=192: below this, face shape
+	for y := 0; y < n; y++ {
+		fy := y
+		if fy > half {
+			fy -= n
+		}
+		for x := 0; x < n; x++ {
+			fx := x
+			if fx > half {
+				fx -= n
+			}
+			i := y*n + x
+			re, im := float64(cplx[2*i]), float64(cplx[2*i+1])
+			power[i] = re*re + im*im
+			r := int(math.Round(math.Hypot(float64(fx), float64(fy))))
+			if r < lo || r > half {
+				ring[i] = -1
+				continue
+			}
+			ring[i] = r
+			rings[r] = append(rings[r], power[i])
+		}
+	}
+	med := make([]float64, half+1)
+	for r := lo; r <= half; r++ {
+		med[r] = median(rings[r])
+	}
+	var band, peaks, high, mid float64
+	hiEdge := float64(n) / 4 // 0.25 cycles/pixel
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			i := y*n + x
+			r := ring[i]
+			if r < 0 {
+				continue
+			}
+			p := power[i]
+			band += p
+			if float64(r) >= hiEdge {
+				high += p
+			} else {
+				mid += p
+			}
+			if med[r] <= 0 || p < replayPeakRatio*med[r] {
+				continue
+			}
+			if isLocalMax(power, n, x, y) {
+				peaks += p
+			}
+		}
+	}
+	if band > 0 {
+		moire = peaks / band
+	}
+	if high+mid > 0 {
+		detail = high / (high + mid)
+	}
+	return moire, detail
+}
+
+// isLocalMax reports whether power at (x,y) is >= its 8 neighbours (with
+// wrap-around, as the spectrum is periodic).
+func isLocalMax(power []float64, n, x, y int) bool {
+	p := power[y*n+x]
+	for dy := -1; dy <= 1; dy++ {
+		for dx := -1; dx <= 1; dx++ {
+			if dx == 0 && dy == 0 {
+				continue
+			}
+			xx, yy := (x+dx+n)%n, (y+dy+n)%n
+			if power[yy*n+xx] > p {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+// histPercentile returns the value below which share q of a 256-bin
+// histogram's mass lies.
+func histPercentile(hist []int, q float64) float64 {
+	total := 0
+	for _, v := range hist {
+		total += v
+	}
+	if total == 0 {
+		return 0
+	}
+	target := q * float64(total)
+	acc := 0
+	for i, v := range hist {
+		acc += v
+		if float64(acc) >= target {
+			return float64(i)
+		}
+	}
+	return 255
+}
+
+var (
+	hannOnce sync.Once
+	hannWin  []float32
+)
+
+func hannWindow(n int) []float32 {
+	hannOnce.Do(func() {
+		hannWin = make([]float32, replayFaceSize)
+		for i := range hannWin {
+			hannWin[i] = float32(0.5 - 0.5*math.Cos(2*math.Pi*float64(i)/float64(replayFaceSize-1)))
+		}
+	})
+	return hannWin[:n]
+}
+
+// measureContext fills Bezel, BezelSides and DarkLevel from the region
+// around the face (the face box scaled by replayContextScale), resampled so
+// that the face is replayFaceNorm pixels tall.
+func measureContext(img gocv.Mat, face Face, c *ReplayCues) {
+	w, h := img.Cols(), img.Rows()
+	b := face.Box
+	cx, cy := b.X+b.W/2, b.Y+b.H/2
+	cw, ch := b.W*replayContextScale, b.H*replayContextScale
+	r := image.Rect(int(cx-cw/2), int(cy-ch/2), int(cx+cw/2)+1, int(cy+ch/2)+1).Intersect(image.Rect(0, 0, w, h))
+	if r.Dx() < 8 || r.Dy() < 8 {
+		return
+	}
+	s := replayFaceNorm / b.H
+	s = math.Min(s, float64(replayContextMax)/float64(max(r.Dx(), r.Dy())))
+	sw, sh := max(8, int(float64(r.Dx())*s+0.5)), max(8, int(float64(r.Dy())*s+0.5))
+	s = float64(sw) / float64(r.Dx())
+
+	roi := img.Region(r)
+	small := gocv.NewMat()
+	defer small.Close()
+	interp := gocv.InterpolationLinear
+	if s < 1 {
+		interp = gocv.InterpolationArea
+	}
+	gocv.Resize(roi, &small, image.Pt(sw, sh), 0, 0, interp)
+	roi.Close()
+	gray := gocv.NewMat()
+	defer gray.Close()
+	gocv.CvtColor(small, &gray, gocv.ColorBGRToGray)
+	if px, err := gray.DataPtrUint8(); err == nil {
+		var hist [256]int
+		for _, v := range px {
+			hist[v]++
+		}
+		c.DarkLevel = histPercentile(hist[:], 0.02) / 255
+	}
+
+	edges := gocv.NewMat()
+	defer edges.Close()
+	gocv.GaussianBlur(gray, &gray, image.Pt(3, 3), 0, 0, gocv.BorderDefault)
+	gocv.Canny(gray, &edges, 40, 120)
+	lines := gocv.NewMat()
+	defer lines.Close()
+	faceH, faceW := b.H*s, b.W*s
+	gocv.HoughLinesPWithParams(edges, &lines, 1, math.Pi/180, 25, float32(0.4*faceH), 4)
+
+	// Face frame in the scaled context: centre and roll from the eyes.
+	fcx, fcy := (cx-float64(r.Min.X))*s, (cy-float64(r.Min.Y))*s
+	roll := faceRoll(face)
+	cosR, sinR := math.Cos(roll), math.Sin(roll)
+	toFace := func(x, y float64) (u, v float64) {
+		dx, dy := x-fcx, y-fcy
+		return dx*cosR + dy*sinR, -dx*sinR + dy*cosR
+	}
+	hw, hh := faceW/2, faceH/2
+	reach := replayContextScale / 2 // in face sizes from the centre
+	tol := math.Sin(replayAngleTol * math.Pi / 180)
+	var support [4]float64 // left, right, top, bottom
+	for i := 0; i < lines.Rows(); i++ {
+		l := lines.GetVeciAt(i, 0)
+		u1, v1 := toFace(float64(l[0]), float64(l[1]))
+		u2, v2 := toFace(float64(l[2]), float64(l[3]))
+		du, dv := u2-u1, v2-v1
+		length := math.Hypot(du, dv)
+		if length == 0 {
+			continue
+		}
+		switch {
+		case math.Abs(du)/length < tol: // parallel to the face's vertical axis
+			over := overlap(math.Min(v1, v2), math.Max(v1, v2), -hh, hh)
+			if over <= 0 {
+				continue
+			}
+			umin, umax := math.Min(u1, u2), math.Max(u1, u2)
+			switch {
+			case umax < -hw && umin > -reach*faceW:
+				support[0] += length / faceH
+			case umin > hw && umax < reach*faceW:
+				support[1] += length / faceH
+			}
+		case math.Abs(dv)/length < tol: // parallel to the horizontal axis
+			over := overlap(math.Min(u1, u2), math.Max(u1, u2), -hw, hw)
+			if over <= 0 {
+				continue
+			}
+			vmin, vmax := math.Min(v1, v2), math.Max(v1, v2)
+			switch {
+			case vmax < -hh && vmin > -reach*faceH:
+				support[2] += length / faceW
+			case vmin > hh && vmax < reach*faceH:
+				support[3] += length / faceW
+			}
+		}
+	}
+	var sum float64
+	sides := 0
+	for _, v := range support {
+		v = math.Min(1, v)
+		sum += v
+		if v >= 0.5 {
+			sides++
+		}
+	}
+	c.Bezel = sum / 4
+	c.BezelSides = float64(sides) / 4
+}
+
+// faceRoll returns the in-plane rotation of the face (radians, image y
+// down) from the eye landmarks, or 0 when they look unusable.
+func faceRoll(f Face) float64 {
+	l, r := f.Landmarks[facematch.LeftEye], f.Landmarks[facematch.RightEye]
+	dx, dy := r.X-l.X, r.Y-l.Y
+	d := math.Hypot(dx, dy)
+	if d < 0.1*f.Box.W || d > 1.5*f.Box.W || math.IsNaN(d) {
+		return 0
+	}
+	return math.Atan2(dy, dx)
+}
+
+func overlap(a0, a1, b0, b1 float64) float64 {
+	return math.Min(a1, b1) - math.Max(a0, b0)
+}
