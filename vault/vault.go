@@ -58,9 +58,10 @@ type Vault struct {
 	cfg     Config
 	backend Backend
 
-	// putMu is held shared by every Put and exclusively by Rotate while it
-	// switches the active key, so no Put that started under the old key
-	// commits after Rotate began listing objects.
+	// putMu is held shared by every Put from wrapping the data key to
+	// committing, and exclusively by Rotate while it switches the active
+	// key, so no object wrapped by the old key commits after Rotate began
+	// listing objects.
 	putMu    sync.RWMutex
 	ring     atomic.Pointer[KeyRing]
 	rotateMu sync.Mutex
@@ -201,11 +202,6 @@ func (v *Vault) Put(ctx context.Context, id string, video io.Reader, record []by
 	if video == nil {
 		video = bytes.NewReader(nil)
 	}
-	v.putMu.RLock()
-	defer v.putMu.RUnlock()
-	ring := v.ring.Load()
-	mk, _ := ring.key(ring.Active())
-
 	dk := make([]byte, KeySize)
 	defer clear(dk)
 	var h videoHeader
@@ -251,6 +247,12 @@ func (v *Vault) Put(ctx context.Context, id string, video io.Reader, record []by
 		videoLen:  uint64(s.n),
 		recordLen: uint32(len(record)),
 	}
+	// The data key is wrapped at the end, under the key active at commit
+	// time, so Rotate only waits for commits, not for whole uploads.
+	v.putMu.RLock()
+	defer v.putMu.RUnlock()
+	ring := v.ring.Load()
+	mk, _ := ring.key(ring.Active())
 	if err := kf.wrap(mk, dk, id, v.cfg.Rand); err != nil {
 		return fail(err, id)
 	}
@@ -446,8 +448,9 @@ func (v *Vault) readRecord(ctx context.Context, id string, dk []byte, want uint3
 // new key, the old master key can be removed from the ring (and destroyed,
 // which also shreds any old copies of key files a filesystem may retain).
 //
-// Rotate waits for Puts in progress on this Vault to finish before it
-// switches the key. It continues past objects it cannot rewrap, counting
+// Rotate waits for Puts on this Vault that are committing (wrapping their
+// data key and making the object visible, not streaming the video) before
+// it switches the key. It continues past objects it cannot rewrap, counting
 // them in Failed and joining their errors. Run one Rotate at a time per
 // Dir across processes; Puts and Gets may run anywhere meanwhile.
 func (v *Vault) Rotate(ctx context.Context, newActiveKeyID string) (RotateStats, error) {
