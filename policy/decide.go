@@ -42,60 +42,59 @@ import (
 // appended and InPersonRequired set. Otherwise InPersonRequired follows the
 // reason catalogue (reason.AnyInPerson).
 func (p *Policy) Decide(e Evidence) Judgement {
+	// Reasons are collected in a stack buffer and copied once, so the
+	// Judgement owns its slice (never aliasing e's) in one allocation.
 	var buf [8]reason.Code
-	j := p.judge(e, buf[:0])
-	if j.Outcome == Rejected && j.Counted && max(0, e.FailedBefore)+1 >= p.cfg.MaxUploads {
-		j.Outcome = Locked
-		j.Reasons = appendUnique(j.Reasons, reason.AttemptsExhausted)
+	out, counted, rs := p.judge(&e, buf[:0])
+	if out == Rejected && counted && max(0, e.FailedBefore)+1 >= p.cfg.MaxUploads {
+		out = Locked
+		rs = appendUnique(rs, reason.AttemptsExhausted)
 	}
-	j.InPersonRequired = j.Outcome == Locked || reason.AnyInPerson(j.Reasons)
-	if len(j.Reasons) > 0 {
-		// judge built the reasons in buf; hand out a copy that owns its
-		// memory and does not alias e's slices.
-		j.Reasons = append([]reason.Code(nil), j.Reasons...)
-	} else {
-		j.Reasons = nil
+	j := Judgement{Outcome: out, Counted: counted}
+	j.InPersonRequired = out == Locked || reason.AnyInPerson(rs)
+	if len(rs) > 0 {
+		j.Reasons = append([]reason.Code(nil), rs...)
 	}
 	return j
 }
 
 // judge applies rules 1-8 of Decide, appending reasons to rs.
-func (p *Policy) judge(e Evidence, rs []reason.Code) Judgement {
-	lv := e.Liveness
+func (p *Policy) judge(e *Evidence, rs []reason.Code) (Outcome, bool, []reason.Code) {
+	lv := &e.Liveness
 	if len(lv.Quality) > 0 || lv.Verdict == liveness.SpoofSuspected || len(lv.Reasons) > 0 {
 		rs = appendUnique(rs, lv.Quality...)
 		if lv.Verdict == liveness.SpoofSuspected {
 			rs = appendUnique(rs, reason.SpoofSuspected)
 		}
 		rs = appendUnique(rs, lv.Reasons...)
-		return Judgement{Outcome: Rejected, Reasons: rs, Counted: true}
+		return Rejected, true, rs
 	}
 	switch lv.Verdict {
 	case liveness.Live:
 	case liveness.Uncertain:
 		if p.cfg.Decision.RejectUncertainLiveness {
-			return Judgement{Outcome: Rejected, Reasons: append(rs, reason.SpoofSuspected), Counted: true}
+			return Rejected, true, append(rs, reason.SpoofSuspected)
 		}
-		return Judgement{Outcome: Review, Reasons: append(rs, reason.BorderlineLiveness)}
+		return Review, false, append(rs, reason.BorderlineLiveness)
 	default: // NotJudged without a quality reason, empty or unknown
-		return Judgement{Outcome: Rejected, Reasons: append(rs, reason.VideoInvalid)}
+		return Rejected, false, append(rs, reason.VideoInvalid)
 	}
 	switch {
 	case e.ReferenceUnusable:
-		return Judgement{Outcome: Review, Reasons: append(rs, reason.ReferenceUnusable)}
+		return Review, false, append(rs, reason.ReferenceUnusable)
 	case e.Match == nil:
-		return Judgement{Outcome: Review, Reasons: append(rs, reason.BorderlineMatch)}
+		return Review, false, append(rs, reason.BorderlineMatch)
 	}
 	switch e.Match.Decision {
 	case facematch.Match:
-		return Judgement{Outcome: Approved}
+		return Approved, false, rs
 	case facematch.NonMatch:
-		return Judgement{Outcome: Rejected, Reasons: append(rs, reason.FaceMismatch), Counted: true}
+		return Rejected, true, append(rs, reason.FaceMismatch)
 	default: // Uncertain or unknown
 		if p.cfg.Decision.RejectUncertainMatch {
-			return Judgement{Outcome: Rejected, Reasons: append(rs, reason.FaceMismatch), Counted: true}
+			return Rejected, true, append(rs, reason.FaceMismatch)
 		}
-		return Judgement{Outcome: Review, Reasons: append(rs, reason.BorderlineMatch)}
+		return Review, false, append(rs, reason.BorderlineMatch)
 	}
 }
 
