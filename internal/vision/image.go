@@ -46,24 +46,25 @@ func (e *ImageError) Is(target error) bool { return target == ErrImageUndecodabl
 // is upright as a viewer would show it. OpenCV's own EXIF handling is
 // switched off and the Orientation tag (JPEG APP1 or PNG eXIf) is parsed
 // here, so the behaviour does not depend on the OpenCV build. Undecodable
-// bytes give an *ImageError. The caller closes the Mat.
+// bytes give an *ImageError. The caller closes the Mat; on error it is the
+// zero Mat (closing it is a no-op; do not use it otherwise).
 func DecodeImage(data []byte) (gocv.Mat, error) {
 	if len(data) == 0 {
-		return gocv.NewMat(), &ImageError{Msg: "empty input"}
+		return gocv.Mat{}, &ImageError{Msg: "empty input"}
 	}
 	if cfg, _, err := image.DecodeConfig(bytes.NewReader(data)); err == nil {
 		if cfg.Width <= 0 || cfg.Height <= 0 || int64(cfg.Width)*int64(cfg.Height) > MaxImagePixels {
-			return gocv.NewMat(), &ImageError{Msg: fmt.Sprintf("size %dx%d outside limits", cfg.Width, cfg.Height)}
+			return gocv.Mat{}, &ImageError{Msg: fmt.Sprintf("size %dx%d outside limits", cfg.Width, cfg.Height)}
 		}
 	}
 	m, err := gocv.IMDecode(data, gocv.IMReadColor|gocv.IMReadIgnoreOrientation)
 	if err != nil {
 		m.Close()
-		return gocv.NewMat(), &ImageError{Msg: "not a supported image", Err: err}
+		return gocv.Mat{}, &ImageError{Msg: "not a supported image", Err: err}
 	}
 	if m.Empty() {
 		m.Close()
-		return gocv.NewMat(), &ImageError{Msg: "not a supported image"}
+		return gocv.Mat{}, &ImageError{Msg: "not a supported image"}
 	}
 	o := exifOrientationOf(data)
 	if o <= 1 || o > 8 {
@@ -254,24 +255,25 @@ func MatToImage(m gocv.Mat) (image.Image, error) {
 }
 
 // ImageToMat converts any image.Image to a BGR Mat (CV_8UC3). Alpha is
-// dropped (colours are taken un-premultiplied). The caller closes the Mat.
+// dropped (colours are taken un-premultiplied). The caller closes the Mat;
+// on error it is the zero Mat, as for DecodeImage.
 func ImageToMat(img image.Image) (gocv.Mat, error) {
 	if img == nil {
-		return gocv.NewMat(), &ImageError{Msg: "nil image"}
+		return gocv.Mat{}, &ImageError{Msg: "nil image"}
 	}
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 {
-		return gocv.NewMat(), &ImageError{Msg: "empty image"}
+		return gocv.Mat{}, &ImageError{Msg: "empty image"}
 	}
 	if int64(w)*int64(h) > MaxImagePixels {
-		return gocv.NewMat(), &ImageError{Msg: fmt.Sprintf("size %dx%d outside limits", w, h)}
+		return gocv.Mat{}, &ImageError{Msg: fmt.Sprintf("size %dx%d outside limits", w, h)}
 	}
 	m := gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 	dst, err := m.DataPtrUint8()
 	if err != nil {
 		m.Close()
-		return gocv.NewMat(), &ImageError{Msg: "Mat data", Err: err}
+		return gocv.Mat{}, &ImageError{Msg: "Mat data", Err: err}
 	}
 	switch src := img.(type) {
 	case *image.RGBA:

@@ -80,29 +80,41 @@ func ModelPath(dir, file string) (string, error) {
 	return p, nil
 }
 
-type modelIDEntry struct {
-	size    int64
-	modTime time.Time
-	id      string
+// knownModels holds the SHA-256 of each model file as published by its
+// source (../shared/models/PROVENANCE.md, scripts/models.sh).
+var knownModels = map[string]string{
+	YuNetFile:          "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4",
+	MobileFaceNetFile:  "8cba0c9041fefd5a8bcc74b5756856a4fdc7fd4a4b3b330a1adb436ca39c7c8e",
+	MiniFASNetV2File:   "35de6f455b37a0bce6a242665cc32ac63cd34a232c37329a0418d138efc876e3",
+	MiniFASNetV1SEFile: "0df893870e74ab32904cbcdf0e3605282b37b1937c6d33e903e7cc772920a1b5",
 }
 
-var modelIDs sync.Map // path -> modelIDEntry
+// KnownModelSHA256 returns the published SHA-256 (hex) of a model file
+// name this package knows, and whether it knows it.
+func KnownModelSHA256(file string) (string, bool) {
+	s, ok := knownModels[file]
+	return s, ok
+}
 
-// ModelID returns "name@sha256prefix" for the model file at path, where
-// name is the file's base name without extension and the prefix is the
-// first 12 hex digits of its SHA-256, e.g.
-// "face_detection_yunet_2023mar@8f2383e4dd3c". Decision records carry it.
-// Results are cached per path (and revalidated by size and modification
-// time), so calling it per request is cheap. Safe for concurrent use.
-func ModelID(path string) (string, error) {
+type modelHashEntry struct {
+	size    int64
+	modTime time.Time
+	sum     string // hex SHA-256
+}
+
+var modelHashes sync.Map // path -> modelHashEntry
+
+// modelSHA256 returns the hex SHA-256 of the file at path, cached per path
+// and revalidated by size and modification time.
+func modelSHA256(path string) (string, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return "", &ModelError{File: filepath.Base(path), Dir: filepath.Dir(path), Err: err}
 	}
-	if v, ok := modelIDs.Load(path); ok {
-		e := v.(modelIDEntry)
+	if v, ok := modelHashes.Load(path); ok {
+		e := v.(modelHashEntry)
 		if e.size == fi.Size() && e.modTime.Equal(fi.ModTime()) {
-			return e.id, nil
+			return e.sum, nil
 		}
 	}
 	f, err := os.Open(path)
@@ -114,9 +126,58 @@ func ModelID(path string) (string, error) {
 	if _, err := io.Copy(h, f); err != nil {
 		return "", fmt.Errorf("vision: hashing %s: %w", path, err)
 	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	modelHashes.Store(path, modelHashEntry{size: fi.Size(), modTime: fi.ModTime(), sum: sum})
+	return sum, nil
+}
+
+// ModelID returns "name@sha256prefix" for the model file at path, where
+// name is the file's base name without extension and the prefix is the
+// first 12 hex digits of its SHA-256, e.g.
+// "face_detection_yunet_2023mar@8f2383e4dd3c". Decision records carry it.
+// Results are cached per path (and revalidated by size and modification
+// time), so calling it per request is cheap. Safe for concurrent use.
+func ModelID(path string) (string, error) {
+	sum, err := modelSHA256(path)
+	if err != nil {
+		return "", err
+	}
 	base := filepath.Base(path)
-	name := strings.TrimSuffix(base, filepath.Ext(base))
-	id := name + "@" + hex.EncodeToString(h.Sum(nil))[:12]
-	modelIDs.Store(path, modelIDEntry{size: fi.Size(), modTime: fi.ModTime(), id: id})
-	return id, nil
+	return strings.TrimSuffix(base, filepath.Ext(base)) + "@" + sum[:12], nil
+}
+
+// ErrModelCorrupt matches errors from CheckModel for a file that is not
+// the expected model.
+var ErrModelCorrupt = errors.New("vision: model file corrupt")
+
+// CheckModel guards against handing OpenCV a file it cannot parse: OpenCV
+// throws a C++ exception on a malformed ONNX file, which gocv does not
+// catch, so the whole process aborts. A file with a name this package
+// knows (YuNetFile, ...) must have its published SHA-256; any other file
+// must at least start like an ONNX protobuf (ir_version field first). The
+// result wraps ErrModelCorrupt or ErrModelMissing. Hashes are cached.
+func CheckModel(path string) error {
+	if want, ok := knownModels[filepath.Base(path)]; ok {
+		sum, err := modelSHA256(path)
+		if err != nil {
+			return err
+		}
+		if sum != want {
+			return fmt.Errorf("%w: %s has sha256 %s, want %s (re-download it with `make models`)", ErrModelCorrupt, path, sum, want)
+		}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return &ModelError{File: filepath.Base(path), Dir: filepath.Dir(path), Err: err}
+	}
+	defer f.Close()
+	var head [16]byte
+	n, _ := io.ReadFull(f, head[:])
+	// ModelProto field 1 (ir_version, varint): tag byte 0x08, then a small
+	// version number.
+	if n < len(head) || head[0] != 0x08 || head[1] == 0 || head[1] > 0x7F {
+		return fmt.Errorf("%w: %s does not look like an ONNX model", ErrModelCorrupt, path)
+	}
+	return nil
 }

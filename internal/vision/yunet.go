@@ -80,7 +80,9 @@ var yunetOutputs = []string{
 // ErrDetectorClosed is returned by Detect after Close.
 var ErrDetectorClosed = errors.New("vision: face detector closed")
 
-// NewFaceDetector loads the YuNet model. The caller closes the detector.
+// NewFaceDetector loads the YuNet model after checking it with CheckModel
+// (OpenCV aborts the process on a malformed model). The caller closes the
+// detector.
 func NewFaceDetector(cfg FaceDetectorConfig) (*FaceDetector, error) {
 	if cfg.InputSize == 0 {
 		cfg.InputSize = DefaultDetectorInputSize
@@ -111,6 +113,9 @@ func NewFaceDetector(cfg FaceDetectorConfig) (*FaceDetector, error) {
 		}
 		cfg.ModelPath = p
 	} else if _, err := ModelPath(filepath.Dir(cfg.ModelPath), filepath.Base(cfg.ModelPath)); err != nil {
+		return nil, err
+	}
+	if err := CheckModel(cfg.ModelPath); err != nil {
 		return nil, err
 	}
 	net := gocv.ReadNetFromONNX(cfg.ModelPath)
