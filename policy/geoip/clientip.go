@@ -61,10 +61,11 @@ func normPrefix(p netip.Prefix) netip.Prefix {
 //
 // Addresses are returned unmapped (IPv4-mapped IPv6 becomes IPv4) and
 // without a zone. The zero Addr is returned only when r.RemoteAddr is not
-// an IP address (as with a Unix socket); note that kyc skips the
-// domestic-access check for the zero Addr, so a host serving over a Unix
-// socket must set the IP itself. trusted is only read; ClientIP is safe
-// for concurrent use and does not allocate for well-formed headers.
+// an IP address (as with a Unix socket): the location is then unknown,
+// and a host serving behind a local proxy over a Unix socket should read
+// the client address its proxy passes instead. trusted is only read;
+// ClientIP is safe for concurrent use and does not allocate for
+// well-formed headers.
 func ClientIP(r *http.Request, trusted []netip.Prefix) netip.Addr {
 	peer, ok := parseHop(r.RemoteAddr, true)
 	if !ok {
