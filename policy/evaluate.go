@@ -13,24 +13,25 @@ func (p *Policy) Evaluate(f Facts) Verdict { return p.EvaluateAt(f, p.cfg.Now())
 // EvaluateAt checks f as of now. It never fails: a "no" is a Verdict with
 // Eligible false and every applicable reason, in this fixed order:
 //
-//  1. identity_not_found        f.Person is nil (2-4 are then skipped)
-//  2. deceased                  the registry records a death
-//  3. underage                  Age < MinAge on today in Location; also
+//  1. identity_not_found: f.Person is nil (2-4 are then skipped)
+//  2. deceased: the registry records a death
+//  3. underage: Age < MinAge on today in Location; also
 //     when the age cannot be computed (impossible birth date, or one after
 //     today), since it cannot be shown to be MinAge or more
-//  4. not_native                unless AllowNonNative
-//  5. representative_in_person  any non-empty Representative, known kind
+//  4. not_native: not a native citizen, unless AllowNonNative
+//  5. representative_in_person: any non-empty Representative, known kind
 //     or not, unless AllowRepresentatives
-//  6. already_verified          unless AllowReverification
-//  7. locked
-//  8. attempts_exhausted        FailedAttempts >= MaxUploads
-//  9. in_review                 a previous video awaits an operator
-//  10. outside_country          only when f.CountryChecked: a country not
+//  6. already_verified: verified before, unless AllowReverification
+//  7. locked: the national ID is locked
+//  8. attempts_exhausted: FailedAttempts >= MaxUploads
+//  9. in_review: a previous video awaits an operator
+//  10. outside_country: only when f.CountryChecked: a country not
 //     in AllowedCountries (compared case-insensitively)
-//  11. location_unknown         only when f.CountryChecked: an empty
+//  11. location_unknown: only when f.CountryChecked: an empty
 //     country, unless AllowUnknownCountry
-//  12. mobile_not_owned         unless SkipMobileOwnership
-//  13. otp_required             at StageBegin and later, unless SkipOTP
+//  12. mobile_not_owned: unless SkipMobileOwnership
+//  13. otp_required: OTP not confirmed at StageBegin or later, unless
+//     SkipOTP
 //
 // InPersonRequired is true when any reason sends the applicant to a service
 // centre (reason.Code.InPerson). Age is filled whenever it can be computed;

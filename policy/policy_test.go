@@ -481,3 +481,23 @@ func TestTodayOutOfRange(t *testing.T) {
 	v := p.EvaluateAt(eligible(t), time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC))
 	assert.Equal(t, []reason.Code{reason.Underage}, v.Reasons)
 }
+
+// TestAgeValidatesLikeRegistry: Age rejects exactly the dates that
+// registry.Date.Validate rejects, across the whole calendar range and its
+// edges (Age checks validity without building an error first).
+func TestAgeValidatesLikeRegistry(t *testing.T) {
+	t.Parallel()
+	today := registry.Date{Year: 3177, Month: 12, Day: 29}
+	checked := 0
+	for y := -1; y <= 3178; y++ {
+		for _, md := range [][2]int{{12, 28}, {12, 29}, {12, 30}, {12, 31}, {0, 1}, {1, 0}, {1, 31}, {1, 32}, {6, 31}, {7, 30}, {7, 31}, {11, 30}, {13, 1}} {
+			d := registry.Date{Year: y, Month: md[0], Day: md[1]}
+			_, err := policy.Age(d, today)
+			if (d.Validate() == nil) != (err == nil) {
+				t.Fatalf("%v: Validate=%v, Age err=%v", d, d.Validate(), err)
+			}
+			checked++
+		}
+	}
+	assert.Greater(t, checked, 40000)
+}
