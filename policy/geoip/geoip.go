@@ -2,9 +2,9 @@
 // (.mmdb) file, such as GeoLite2-Country or GeoIP2-City, and finds the
 // client's IP behind trusted reverse proxies.
 //
-// It reads the database with github.com/oschwald/maxminddb-golang/v2, the
-// reader MaxMind's own Go libraries are built on, rather than parsing the
-// format here. The decision uses the record's "country" (where the address
+// It reads the database with github.com/oschwald/maxminddb-golang/v2 (the
+// reader geoip2-golang and MaxMind's mmdbwriter build on) rather than
+// parsing the format here. The decision uses the record's "country" (where the address
 // is used), never "registered_country" (where the block was registered): a
 // foreign block routed in Iran is domestic, an Iranian block announced
 // abroad is not.
