@@ -25,8 +25,9 @@ import (
 // the direction is noted per field (and measured in docs/bench/antispoof.md).
 type ReplayCues struct {
 	// Moire is the share of the face's mid/high-frequency spectral energy
-	// that sits in isolated narrow peaks (local maxima at least
-	// replayPeakRatio times the median power of their frequency ring).
+	// (above 12 cycles per face) that sits in isolated narrow peaks: local
+	// maxima at least replayPeakRatio times both the median power of their
+	// frequency ring and their local spectral background.
 	// Skin has no periodic texture, so its spectrum is smooth; a screen's
 	// pixel grid, the beat (moiré) between it and the camera's sensor, or
 	// a print's halftone add such peaks. Higher is more attack-like.
@@ -245,8 +246,8 @@ func spectralCues(cplx []float32, n int) (moire, detail float64) {
 			if med[r] <= 0 || p < replayPeakRatio*med[r] {
 				continue
 			}
-			if isLocalMax(power, n, x, y) {
-				peaks += p
+			if e, ok := spectralPeak(power, n, x, y); ok {
+				peaks += e
 			}
 		}
 	}
@@ -259,22 +260,41 @@ func spectralCues(cplx []float32, n int) (moire, detail float64) {
 	return moire, detail
 }
 
-// isLocalMax reports whether power at (x,y) is >= its 8 neighbours (with
-// wrap-around, as the spectrum is periodic).
-func isLocalMax(power []float64, n, x, y int) bool {
+// spectralPeak reports whether the bin at (x,y) is an isolated narrow
+// peak: a local maximum of its 3x3 neighbourhood that is at least
+// replayPeakRatio times the median of the 24 bins on the square three steps away (its
+// local background, so that the ridges of straight image edges do not
+// count). It returns the peak's energy: its 3x3 neighbourhood, as the Hann
+// window spreads a pure tone over about three bins.
+func spectralPeak(power []float64, n, x, y int) (float64, bool) {
+	at := func(dx, dy int) float64 { return power[((y+dy+n)%n)*n+(x+dx+n)%n] }
 	p := power[y*n+x]
+	var e float64
 	for dy := -1; dy <= 1; dy++ {
 		for dx := -1; dx <= 1; dx++ {
-			if dx == 0 && dy == 0 {
-				continue
+			v := at(dx, dy)
+			if v > p {
+				return 0, false
 			}
-			xx, yy := (x+dx+n)%n, (y+dy+n)%n
-			if power[yy*n+xx] > p {
-				return false
-			}
+			e += v
 		}
 	}
-	return true
+	var bg [24]float64
+	k := 0
+	for d := -3; d <= 3; d++ {
+		bg[k], bg[k+1] = at(d, -3), at(d, 3)
+		k += 2
+	}
+	for d := -2; d <= 2; d++ {
+		bg[k], bg[k+1] = at(-3, d), at(3, d)
+		k += 2
+	}
+	b := bg[:k]
+	sort.Float64s(b)
+	if p < replayPeakRatio*b[len(b)/2] {
+		return 0, false
+	}
+	return e, true
 }
 
 func median(v []float64) float64 {
