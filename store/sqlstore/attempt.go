@@ -203,15 +203,23 @@ func (s *Store) AttachCharge(ctx context.Context, c kyc.ChargeRecord) error {
 		if c.NationalID != "" && c.NationalID != nid {
 			return invalid("charge national ID differs from the attempt's")
 		}
+		// Look first: after a failed INSERT a PostgreSQL transaction can
+		// run nothing more.
+		var cur kyc.ChargeRecord
+		err = tx.QueryRowContext(ctx, s.q(`SELECT id, attempt_id, amount, currency, ref FROM charges
+WHERE id = ? OR attempt_id = ? LIMIT 1`), c.ID, c.AttemptID).Scan(&cur.ID, &cur.AttemptID, &cur.Amount, &cur.Currency, &cur.Ref)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+		case err != nil:
+			return err
+		case cur.ID == c.ID && cur.Amount == c.Amount && cur.Currency == c.Currency && cur.Ref == c.Ref:
+			return nil // the same charge again (it may have moved to a later attempt)
+		default:
+			return invalid("attempt %s already has a charge (or charge ID %s is taken)", c.AttemptID, c.ID)
+		}
 		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO charges (id, national_id, attempt_id, amount, currency, ref, created_at)
 VALUES (?, ?, ?, ?, ?, ?, ?)`), c.ID, nid, c.AttemptID, c.Amount, c.Currency, c.Ref, s.tv(c.CreatedAt))
 		if _, ok := s.d.UniqueViolation(err); ok {
-			var cur kyc.ChargeRecord
-			qerr := tx.QueryRowContext(ctx, s.q(`SELECT id, attempt_id, amount, currency, ref FROM charges WHERE id = ? OR attempt_id = ?`),
-				c.ID, c.AttemptID).Scan(&cur.ID, &cur.AttemptID, &cur.Amount, &cur.Currency, &cur.Ref)
-			if qerr == nil && cur.ID == c.ID && cur.Amount == c.Amount && cur.Currency == c.Currency && cur.Ref == c.Ref {
-				return nil // the same charge again
-			}
 			return invalid("attempt %s already has a charge (or charge ID %s is taken)", c.AttemptID, c.ID)
 		}
 		return err
