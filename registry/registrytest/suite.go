@@ -277,8 +277,8 @@ func (s *suite) cancellation(ctx context.Context, civil registry.CivilRegistry, 
 		ctx  context.Context
 		want error
 	}{
-		{"cancelled ctx", cancelled, context.Canceled},
-		{"expired ctx", expired, context.DeadlineExceeded},
+		{"a cancelled ctx", cancelled, context.Canceled},
+		{"an expired ctx", expired, context.DeadlineExceeded},
 	} {
 		if civil != nil && len(s.fx.People) > 0 {
 			p := s.fx.People[0]
@@ -286,12 +286,12 @@ func (s *suite) cancellation(ctx context.Context, civil registry.CivilRegistry, 
 				got registry.Person
 				err error
 			)
-			if !s.bounded("Lookup with a "+c.name, func() { got, err = civil.Lookup(c.ctx, p.NationalID, p.BirthDate) }) {
+			if !s.bounded("Lookup with "+c.name, func() { got, err = civil.Lookup(c.ctx, p.NationalID, p.BirthDate) }) {
 				continue
 			}
-			s.checkCtxErr("Lookup with a "+c.name, err, c.want, registry.DepCivilRegistry)
+			s.checkCtxErr("Lookup with "+c.name, err, c.want, registry.DepCivilRegistry)
 			if got.NationalID != "" {
-				s.failf("Lookup with a %s returned a person", c.name)
+				s.failf("Lookup with %s returned a person", c.name)
 			}
 		}
 		if mobiles != nil {
@@ -300,12 +300,12 @@ func (s *suite) cancellation(ctx context.Context, civil registry.CivilRegistry, 
 					ok  bool
 					err error
 				)
-				if !s.bounded("Owns with a "+c.name, func() { ok, err = mobiles.Owns(c.ctx, owner, m) }) {
+				if !s.bounded("Owns with "+c.name, func() { ok, err = mobiles.Owns(c.ctx, owner, m) }) {
 					break
 				}
-				s.checkCtxErr("Owns with a "+c.name, err, c.want, registry.DepMobileOwnership)
+				s.checkCtxErr("Owns with "+c.name, err, c.want, registry.DepMobileOwnership)
 				if ok {
-					s.failf("Owns with a %s returned true", c.name)
+					s.failf("Owns with %s returned true", c.name)
 				}
 				break
 			}
