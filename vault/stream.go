@@ -25,6 +25,8 @@ type sealer struct {
 	out      []byte // bytes not yet handed out: header or a sealed chunk
 	carry    byte   // the byte read ahead to tell whether a chunk is last
 	hasCarry bool
+	one      [1]byte // read-ahead buffer (a field, so it does not escape per chunk)
+	nonce    [nonceSize]byte
 	counter  uint64
 	n        int64 // plaintext bytes consumed
 	done     bool  // the last chunk has been sealed
@@ -69,11 +71,10 @@ func (s *sealer) next() error {
 	case err != nil:
 		return fmt.Errorf("vault: reading video: %w", err)
 	default:
-		var one [1]byte
-		m, err := io.ReadFull(s.src, one[:])
+		m, err := io.ReadFull(s.src, s.one[:])
 		switch {
 		case m == 1:
-			s.carry, s.hasCarry = one[0], true
+			s.carry, s.hasCarry = s.one[0], true
 		case err == io.EOF:
 			last = true
 		default:
@@ -84,9 +85,8 @@ func (s *sealer) next() error {
 	if s.n > s.max || s.hasCarry && s.n+1 > s.max {
 		return newErr(ErrTooLarge, "", nil, "video exceeds %d bytes", s.max)
 	}
-	var nonce [nonceSize]byte
-	chunkNonce(&nonce, &s.prefix, s.counter, last)
-	s.out = s.aead.Seal(s.buf[:0], nonce[:], p[:k], s.aad)
+	chunkNonce(&s.nonce, &s.prefix, s.counter, last)
+	s.out = s.aead.Seal(s.buf[:0], s.nonce[:], p[:k], s.aad)
 	s.counter++
 	s.done = last
 	return nil
@@ -148,6 +148,8 @@ type opener struct {
 	out      []byte // verified plaintext not yet read
 	carry    byte
 	hasCarry bool
+	one      [1]byte
+	nonce    [nonceSize]byte
 	counter  uint64
 	n        int64
 	done     bool
@@ -189,11 +191,10 @@ func (o *opener) next() error {
 	case err != nil:
 		return newErr(ErrIO, o.id, err, "reading video")
 	default:
-		var one [1]byte
-		m, err := io.ReadFull(o.src, one[:])
+		m, err := io.ReadFull(o.src, o.one[:])
 		switch {
 		case m == 1:
-			o.carry, o.hasCarry = one[0], true
+			o.carry, o.hasCarry = o.one[0], true
 		case err == io.EOF:
 			last = true
 		default:
@@ -206,9 +207,8 @@ func (o *opener) next() error {
 	if o.counter >= maxChunks {
 		return newErr(ErrTampered, o.id, nil, "video has more than %d chunks", uint64(maxChunks))
 	}
-	var nonce [nonceSize]byte
-	chunkNonce(&nonce, &o.prefix, o.counter, last)
-	pt, err := o.aead.Open(ct[:0], nonce[:], ct[:k], o.aad)
+	chunkNonce(&o.nonce, &o.prefix, o.counter, last)
+	pt, err := o.aead.Open(ct[:0], o.nonce[:], ct[:k], o.aad)
 	if err != nil {
 		return newErr(ErrTampered, o.id, nil, "video chunk %d failed authentication", o.counter)
 	}
