@@ -12,11 +12,13 @@ import (
 // NationalID is a canonical 10-digit Iranian national ID (کد ملی) with a
 // valid check digit. Obtain one with ParseNationalID. Its String is the
 // full number; use Masked (or log the value through log/slog, which calls
-// LogValue) when writing it to logs.
+// LogValue) when writing it to logs. Like any string, a NationalID is an
+// immutable value, safe for concurrent use.
 type NationalID string
 
 // Mobile is a canonical Iranian mobile number "09xxxxxxxxx". Obtain one
-// with ParseMobile. Like NationalID, it masks itself in slog output.
+// with ParseMobile. Like NationalID, it masks itself in slog output and is
+// safe for concurrent use.
 type Mobile string
 
 // Sentinel errors of the identifier parsers. Every *ParseError matches
@@ -67,7 +69,9 @@ const (
 // errors.Is(err, &ParseError{Problem: ProblemChecksum}).
 //
 // The message deliberately leaves the input out (it may be a real,
-// mistyped ID); Input holds it for callers that need it.
+// mistyped ID); Input holds it for callers that need it. The parsers
+// return a new ParseError each time and never touch it again, so reading
+// one from several goroutines is safe.
 type ParseError struct {
 	Field   Field
 	Input   string

@@ -5,7 +5,8 @@ import (
 	"time"
 )
 
-// BreakerState is the state of a dependency's circuit breaker.
+// BreakerState is the state of a dependency's circuit breaker (a string
+// value, safe for concurrent use).
 type BreakerState string
 
 // Breaker states.

@@ -26,7 +26,8 @@ const (
 var ErrInvalidConfig = errors.New("httpreg: invalid config")
 
 // Config configures a Client. Zero values mean the documented defaults.
-// New copies it; later changes to the caller's value have no effect.
+// New copies it; later changes to the caller's value have no effect. A
+// Config is a plain value: do not modify one while New reads it.
 //
 // With the defaults, one call takes at most about 3 attempts × 3 s plus
 // two backoff sleeps (≤ 100 ms, ≤ 200 ms) — unless the caller's ctx

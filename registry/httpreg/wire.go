@@ -21,7 +21,8 @@ const (
 // ErrorCodeNotFound is the "error" code of a lookup's 404 answer.
 const ErrorCodeNotFound = "not_found"
 
-// LookupRequest is the body of a civil-registry lookup.
+// LookupRequest is the body of a civil-registry lookup. The wire types are
+// plain values for encoding/json, with no concurrency of their own.
 type LookupRequest struct {
 	NationalID registry.NationalID `json:"national_id"`
 	BirthDate  registry.Date       `json:"birth_date"`

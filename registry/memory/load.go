@@ -15,7 +15,8 @@ import (
 	"github.com/hoviyat/hoviyat/registry"
 )
 
-// LoadOption configures LoadDir.
+// LoadOption configures LoadDir. Options are pure functions of their
+// arguments and may be shared between goroutines.
 type LoadOption func(*loadConfig)
 
 type loadConfig struct {

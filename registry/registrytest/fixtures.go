@@ -30,7 +30,9 @@ import (
 	"github.com/hoviyat/hoviyat/registry"
 )
 
-// Fixtures are the records an adapter under test is loaded with.
+// Fixtures are the records an adapter under test is loaded with. A plain
+// value: not safe for concurrent modification, but Run and NewServer copy
+// what they need, so the caller may reuse or change it afterwards.
 type Fixtures struct {
 	// People are the civil-registry records. National IDs must be
 	// canonical and distinct.

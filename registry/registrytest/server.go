@@ -35,13 +35,13 @@ const (
 	FaultHang FaultKind = "hang"
 )
 
-// Fault is one injected misbehaviour.
+// Fault is one injected misbehaviour (a plain value).
 type Fault struct {
 	Kind   FaultKind
 	Status int // for FaultStatus; 0 means 503
 }
 
-// Stats counts what the Server saw.
+// Stats is a snapshot of what the Server saw (a plain value).
 type Stats struct {
 	// Requests is every request received, faulted ones included.
 	Requests int64

@@ -12,7 +12,8 @@ import (
 	"github.com/hoviyat/hoviyat/registry"
 )
 
-// SuiteError lists every check Run found failing.
+// SuiteError lists every check Run found failing. Run does not touch it
+// after returning it.
 type SuiteError struct {
 	Failures []error
 }
