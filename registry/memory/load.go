@@ -56,7 +56,9 @@ type record struct {
 // LoadDir adds every person in dir (see the package documentation for the
 // format) and registers their mobiles. It reads and checks everything
 // before changing r, so on error r is unchanged. Records replace stored
-// people with the same national ID. Errors name the offending file.
+// people with the same national ID, and listed mobiles move to their new
+// owner as with SetMobile (within one directory a mobile may be listed
+// once). Errors name the offending file.
 func (r *Registry) LoadDir(dir string, opts ...LoadOption) error {
 	cfg := loadConfig{maxPhotoSize: defaultMaxPhotoSize}
 	for _, o := range opts {
