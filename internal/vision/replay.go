@@ -32,6 +32,9 @@ type ReplayCues struct {
 	// pixel grid, the beat (moiré) between it and the camera's sensor, or
 	// a print's halftone add such peaks. Higher is more attack-like.
 	Moire float64 `json:"moire"`
+	// MoireChroma is Moire measured on the red-minus-blue opponent channel:
+	// a screen's colour subpixels alias into colour fringes.
+	MoireChroma float64 `json:"moire_chroma"`
 	// Bezel measures straight high-contrast edges that frame the face, as
 	// the border of a phone, monitor, video window or photo does: for each
 	// side of the face (left, right, above, below, in the face's own
@@ -142,6 +145,7 @@ func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
 
 	// Colour and luma statistics.
 	luma := make([]float32, n*n)
+	chroma := make([]float32, n*n)
 	var hist [256]int
 	var satSum float64
 	spec := 0
@@ -149,6 +153,7 @@ func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
 		b, g, rr := float64(bgr[3*i]), float64(bgr[3*i+1]), float64(bgr[3*i+2])
 		y := 0.114*b + 0.587*g + 0.299*rr
 		luma[i] = float32(y)
+		chroma[i] = float32(rr - b) // red-blue opponent: subpixel colour moiré
 		hist[clampInt(int(y+0.5), 0, 255)]++
 		mx := math.Max(b, math.Max(g, rr))
 		mn := math.Min(b, math.Min(g, rr))
@@ -165,32 +170,42 @@ func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
 	c.Saturation = satSum / float64(n*n)
 	c.Specular = float64(spec) / float64(n*n)
 
-	// Spectrum of the windowed, mean-removed luma.
+	var err2 error
+	if c.Moire, c.Detail, err2 = patchSpectrum(luma, n); err2 != nil {
+		return err2
+	}
+	c.MoireChroma, _, err2 = patchSpectrum(chroma, n)
+	return err2
+}
+
+// patchSpectrum returns the spectral cues of an n x n patch (modified in
+// place: mean removed and Hann-windowed).
+func patchSpectrum(v []float32, n int) (moire, detail float64, err error) {
 	var mean float64
-	for _, v := range luma {
-		mean += float64(v)
+	for _, x := range v {
+		mean += float64(x)
 	}
 	mean /= float64(n * n)
 	win := hannWindow(n)
 	for y := 0; y < n; y++ {
 		for x := 0; x < n; x++ {
-			luma[y*n+x] = (luma[y*n+x] - float32(mean)) * win[y] * win[x]
+			v[y*n+x] = (v[y*n+x] - float32(mean)) * win[y] * win[x]
 		}
 	}
-	src, err := gocv.NewMatFromBytes(n, n, gocv.MatTypeCV32F, unsafe.Slice((*byte)(unsafe.Pointer(&luma[0])), 4*n*n))
+	src, err := gocv.NewMatFromBytes(n, n, gocv.MatTypeCV32F, unsafe.Slice((*byte)(unsafe.Pointer(&v[0])), 4*n*n))
 	if err != nil {
-		return fmt.Errorf("vision: replay cues: %w", err)
+		return 0, 0, fmt.Errorf("vision: replay cues: %w", err)
 	}
 	defer src.Close()
-	spec2 := gocv.NewMat()
-	defer spec2.Close()
-	gocv.DFT(src, &spec2, gocv.DftComplexOutput)
-	cplx, err := spec2.DataPtrFloat32()
+	spec := gocv.NewMat()
+	defer spec.Close()
+	gocv.DFT(src, &spec, gocv.DftComplexOutput)
+	cplx, err := spec.DataPtrFloat32()
 	if err != nil || len(cplx) < 2*n*n {
-		return fmt.Errorf("vision: replay cues: DFT output: %v", err)
+		return 0, 0, fmt.Errorf("vision: replay cues: DFT output: %v", err)
 	}
-	c.Moire, c.Detail = spectralCues(cplx, n)
-	return nil
+	moire, detail = spectralCues(cplx, n)
+	return moire, detail, nil
 }
 
 // spectralCues returns the peak share (Moire) and the high-frequency share

@@ -45,6 +45,7 @@ var evalCues = []evalCue{
 	{"v2 (1-live)", func(r evalRow) float64 { return 1 - r.score.V2[1] }},
 	{"v1se (1-live)", func(r evalRow) float64 { return 1 - r.score.V1SE[1] }},
 	{"Moire", func(r evalRow) float64 { return r.cues.Moire }},
+	{"MoireChroma", func(r evalRow) float64 { return r.cues.MoireChroma }},
 	{"Bezel", func(r evalRow) float64 { return r.cues.Bezel }},
 	{"BezelSides", func(r evalRow) float64 { return r.cues.BezelSides }},
 	{"Detail", func(r evalRow) float64 { return r.cues.Detail }},
@@ -221,6 +222,49 @@ func TestReplayEvaluation(t *testing.T) {
 		fmt.Fprintf(&m, "| %s | %s | %d |", r.clip, r.class, n)
 		for i := range evalCues {
 			fmt.Fprintf(&m, " %.3f |", sums[i]/float64(n))
+		}
+		m.WriteString("\n")
+	}
+	// Clip-level rules at a few thresholds: the share of clips flagged
+	// per class (for genuine that is BPCER, for attacks 1-APCER).
+	m.WriteString("\nClip-level rules (share of clips flagged as spoof per class; genuine = BPCER, attacks = detection rate):\n\n| rule |")
+	for _, cl := range classes {
+		m.WriteString(" " + cl + " |")
+	}
+	m.WriteString("\n|---|" + strings.Repeat("---|", len(classes)) + "\n")
+	type rule struct {
+		name string
+		flag func(realMean, bezelShare float64) bool
+	}
+	var rules []rule
+	for _, th := range []float64{0.3, 0.5, 0.7} {
+		rules = append(rules, rule{fmt.Sprintf("mean Real < %.1f", th), func(r, _ float64) bool { return r < th }})
+	}
+	for _, th := range []float64{0.25, 0.5, 0.75} {
+		rules = append(rules, rule{fmt.Sprintf("share of frames with BezelSides >= 0.75 >= %.2f", th), func(_, b float64) bool { return b >= th }})
+	}
+	rules = append(rules, rule{"mean Real < 0.5 OR bezel share >= 0.5", func(r, b float64) bool { return r < 0.5 || b >= 0.5 }})
+	for _, ru := range rules {
+		fmt.Fprintf(&m, "| %s |", ru.name)
+		for _, cl := range classes {
+			reals := evalClipMeans(rows, cl, func(r evalRow) float64 { return r.score.Real })
+			bez := evalClipMeans(rows, cl, func(r evalRow) float64 {
+				if r.cues.BezelSides >= 0.75 {
+					return 1
+				}
+				return 0
+			})
+			if len(reals) == 0 {
+				m.WriteString(" - |")
+				continue
+			}
+			n := 0
+			for i := range reals {
+				if ru.flag(reals[i], bez[i]) {
+					n++
+				}
+			}
+			fmt.Fprintf(&m, " %d/%d |", n, len(reals))
 		}
 		m.WriteString("\n")
 	}
