@@ -33,7 +33,8 @@ import (
 // renaming it over the old one.
 //
 // Several processes may share one Dir (on a local filesystem with POSIX
-// rename). Staging entries older than 24 hours (left by a crash) are
+// rename). On a case-insensitive filesystem, IDs that differ only in case
+// collide (the second Put fails with ErrExists). Staging entries older than 24 hours (left by a crash) are
 // removed, key files destroyed first, when a Dir is opened.
 //
 // Dir is safe for concurrent use.
@@ -416,26 +417,20 @@ func destroyKeys(root string) {
 	})
 }
 
-// overwriteRemove overwrites a file with random bytes, fsyncs and removes
-// it. A missing file is not an error.
+// overwriteRemove overwrites a regular file with random bytes, fsyncs and
+// removes it. A missing file is not an error. Anything but a regular file
+// (a symlink planted by someone with write access, say) is only unlinked,
+// never written through.
 func overwriteRemove(path string) error {
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	lfi, err := os.Lstat(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return nil
 		}
 		return err
 	}
-	fi, err := f.Stat()
-	if err == nil && fi.Size() > 0 && fi.Size() <= 1<<20 {
-		junk := make([]byte, fi.Size())
-		_, _ = rand.Read(junk)
-		if _, err = f.WriteAt(junk, 0); err == nil {
-			err = f.Sync()
-		}
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if lfi.Mode().IsRegular() {
+		err = overwrite(path, lfi)
 	}
 	if rerr := os.Remove(path); rerr != nil && !errors.Is(rerr, fs.ErrNotExist) {
 		return rerr
@@ -444,6 +439,35 @@ func overwriteRemove(path string) error {
 		return fmt.Errorf("overwriting %s: %w", filepath.Base(path), err)
 	}
 	return nil
+}
+
+// overwrite writes random bytes over the file lfi describes, after
+// checking that the file opened is that one (not swapped meanwhile).
+func overwrite(path string, lfi fs.FileInfo) error {
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !os.SameFile(fi, lfi) || !fi.Mode().IsRegular() {
+		return errors.New("file changed while being destroyed")
+	}
+	if fi.Size() == 0 || fi.Size() > 1<<20 {
+		return nil
+	}
+	junk := make([]byte, fi.Size())
+	_, _ = rand.Read(junk)
+	if _, err := f.WriteAt(junk, 0); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	return f.Close()
 }
 
 // syncDir fsyncs a directory so renames and removals in it are durable.

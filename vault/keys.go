@@ -251,7 +251,7 @@ func (r KeyRing) Fingerprint(id string) (string, error) {
 }
 
 // WithActive returns a copy of the ring whose active key is id.
-func (r *KeyRing) WithActive(id string) (*KeyRing, error) {
+func (r KeyRing) WithActive(id string) (*KeyRing, error) {
 	if _, ok := r.keys[id]; !ok {
 		return nil, newErr(ErrUnknownKey, "", nil, "key %q", id)
 	}
@@ -285,7 +285,7 @@ func (r KeyRing) LogValue() slog.Value {
 }
 
 // key returns the master key with that ID.
-func (r *KeyRing) key(id string) (*masterKey, bool) {
+func (r KeyRing) key(id string) (*masterKey, bool) {
 	k, ok := r.keys[id]
 	return k, ok
 }

@@ -1035,3 +1035,21 @@ func TestLargeStreamBoundedMemory(t *testing.T) {
 	assert.Less(t, alloc, uint64(1<<20), "Get must stream, not buffer")
 	assert.Equal(t, srcHash.Sum(nil), outHash.Sum(nil))
 }
+
+func TestShredDoesNotWriteThroughSymlinks(t *testing.T) {
+	t.Parallel()
+	v, dir := newDirVault(t, vault.Config{})
+	ctx := context.Background()
+	require.NoError(t, v.Put(ctx, "s", strings.NewReader("video"), nil))
+	outside := filepath.Join(t.TempDir(), "precious")
+	require.NoError(t, os.WriteFile(outside, []byte("do not overwrite"), 0o600))
+	key := partPath(dir, "s", vault.PartKey)
+	require.NoError(t, os.Remove(key))
+	require.NoError(t, os.Symlink(outside, key))
+	require.NoError(t, v.Shred(ctx, "s"))
+	b, err := os.ReadFile(outside)
+	require.NoError(t, err)
+	assert.Equal(t, "do not overwrite", string(b))
+	_, err = os.Lstat(key)
+	assert.ErrorIs(t, err, os.ErrNotExist, "the link itself is removed")
+}
