@@ -5,7 +5,7 @@ import (
 	"io"
 )
 
-// Part names one stored blob of an object.
+// Part names one stored blob of an object (a plain string value).
 type Part string
 
 // Parts of an object. An object exists when its PartKey exists; a

@@ -6,7 +6,8 @@ import (
 )
 
 // Code is a stable identifier of a vault error. Callers branch on it with
-// errors.Is against the Err* sentinels, or read it from *Error.
+// errors.Is against the Err* sentinels, or read it from *Error. Codes are
+// plain strings, safe to share.
 type Code string
 
 // Error codes.
@@ -46,7 +47,9 @@ const (
 )
 
 // Error is the vault's error type. errors.Is(err, ErrXxx) matches on Code;
-// Unwrap reaches the cause (an *os.PathError, context.Canceled, ...).
+// Unwrap reaches the cause (an *os.PathError, context.Canceled, ...). The
+// vault never modifies an Error after returning it, so errors may be
+// shared between goroutines.
 type Error struct {
 	Code Code
 	// ID is the object the error concerns, when there is one.

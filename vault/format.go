@@ -35,15 +35,18 @@ const (
 	keyFileFixed = 4 + 1 + 1 + fingerprintSize + 8 + 8 + 4 + nonceSize + wrappedKeySize
 	maxKeyFile   = keyFileFixed + maxKeyIDLen
 
-	// MinChunkSize and MaxChunkSize bound Config.ChunkSize and the chunk
-	// size a stored video header may declare (so a forged header cannot
-	// make a reader allocate much before authentication fails).
-	MinChunkSize = 64
-	MaxChunkSize = 1 << 20
-	// DefaultChunkSize is the plaintext bytes per sealed chunk.
-	DefaultChunkSize = 64 << 10
 	// maxChunks: the chunk counter is 32 bits.
 	maxChunks = 1 << 32
+)
+
+// Chunk sizes of the video stream, in plaintext bytes. MinChunkSize and
+// MaxChunkSize bound Config.ChunkSize and also the chunk size a stored
+// video header may declare, so a forged header cannot make a reader
+// allocate much before authentication fails.
+const (
+	MinChunkSize     = 64
+	MaxChunkSize     = 1 << 20
+	DefaultChunkSize = 64 << 10
 )
 
 // Subkey labels: the data key is never used directly; HKDF-SHA256 derives

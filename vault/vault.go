@@ -20,7 +20,8 @@ const (
 )
 
 // Config configures a Vault. New copies it; the zero value of each field
-// means the documented default.
+// means the documented default. A Config is a plain value: do not share
+// one while mutating it.
 type Config struct {
 	// Keys holds the master keys; its active key wraps new objects'
 	// data keys. Required.
@@ -74,7 +75,8 @@ type Vault struct {
 	closeErr  error
 }
 
-// Info describes a stored object, from its authenticated key file.
+// Info describes a stored object, from its authenticated key file. It is
+// a plain value.
 type Info struct {
 	ID string
 	// KeyID is the master key that wraps the object's data key.
@@ -85,7 +87,7 @@ type Info struct {
 	RecordSize int
 }
 
-// RotateStats counts what Rotate did.
+// RotateStats counts what Rotate did. It is a plain value.
 type RotateStats struct {
 	// Scanned objects, including shredded ones.
 	Scanned int
