@@ -128,11 +128,11 @@ func TestReplayCuesRespond(t *testing.T) {
 func TestReplayCuesBadInput(t *testing.T) {
 	t.Parallel()
 	img := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC3)
-	defer img.Close()
+	t.Cleanup(func() { img.Close() }) // not defer: the subtests are parallel
 	grey := gocv.NewMatWithSize(120, 160, gocv.MatTypeCV8UC1)
-	defer grey.Close()
+	t.Cleanup(func() { grey.Close() })
 	empty := gocv.NewMat()
-	defer empty.Close()
+	t.Cleanup(func() { empty.Close() })
 	good := Face{Box: facematch.Rect{X: 60, Y: 40, W: 40, H: 40}}
 	tests := []struct {
 		name string
