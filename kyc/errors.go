@@ -50,6 +50,8 @@ type Error struct {
 	// Reason, when set, is the catalogue code to show the applicant (for
 	// example reason.VideoTooShort for an unusable video).
 	Reason reason.Code
+	// Reasons lists every policy reason for CodeNotEligible.
+	Reasons []reason.Code
 	// Dependency names the outside service that failed for
 	// CodeDependency ("civil_registry", "store", "vault", ...).
 	Dependency string

@@ -49,8 +49,9 @@ type Applicant struct {
 	// Mobile in any accepted form.
 	Mobile string
 	// IP is the client's address as the host determined it (see
-	// policy/geoip for the trusted-proxy rule). The zero Addr skips the
-	// domestic-access check.
+	// policy/geoip.ClientIP for the trusted-proxy rule). A zero Addr is an
+	// unknown location, refused unless the policy allows unknown
+	// countries.
 	IP netip.Addr
 	// Representative is set when someone acts for the applicant.
 	Representative Representative

@@ -13,7 +13,7 @@ func (p *Policy) Evaluate(f Facts) Verdict { return p.EvaluateAt(f, p.cfg.Now())
 // EvaluateAt checks f as of now. It never fails: a "no" is a Verdict with
 // Eligible false and every applicable reason, in this fixed order:
 //
-//  1. identity_not_found: f.Person is nil (2-4 are then skipped)
+//  1. identity_not_found: f.Person is nil (2-4 and 12 are then skipped)
 //  2. deceased: the registry records a death
 //  3. underage: Age < MinAge on today in Location; also
 //     when the age cannot be computed (impossible birth date, or one after
@@ -29,7 +29,8 @@ func (p *Policy) Evaluate(f Facts) Verdict { return p.EvaluateAt(f, p.cfg.Now())
 //     in AllowedCountries (compared case-insensitively)
 //  11. location_unknown: only when f.CountryChecked: an empty
 //     country, unless AllowUnknownCountry
-//  12. mobile_not_owned: unless SkipMobileOwnership
+//  12. mobile_not_owned: unless SkipMobileOwnership; skipped when
+//     f.Person is nil (ownership is not asked about an unknown person)
 //  13. otp_required: OTP not confirmed at StageBegin or later, unless
 //     SkipOTP
 //
@@ -85,7 +86,7 @@ func (p *Policy) EvaluateAt(f Facts, now time.Time) Verdict {
 			reasons = append(reasons, reason.OutsideCountry)
 		}
 	}
-	if !f.MobileOwned && !p.cfg.SkipMobileOwnership {
+	if f.Person != nil && !f.MobileOwned && !p.cfg.SkipMobileOwnership {
 		reasons = append(reasons, reason.MobileNotOwned)
 	}
 	if f.Stage >= StageBegin && !f.OTPConfirmed && !p.cfg.SkipOTP {

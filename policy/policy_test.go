@@ -414,7 +414,7 @@ func TestEvaluateCollectsAll(t *testing.T) {
 		reason.IdentityNotFound,
 		reason.RepresentativeInPerson, reason.AlreadyVerified, reason.Locked,
 		reason.AttemptsExhausted, reason.InReview, reason.LocationUnknown,
-		reason.MobileNotOwned, reason.OTPRequired,
+		reason.OTPRequired, // no mobile_not_owned: not asked about an unknown person
 	}, v.Reasons)
 	for _, c := range v.Reasons {
 		assert.True(t, c.Known(), "%s is catalogued", c)
