@@ -261,13 +261,13 @@ func spectralCues(cplx []float32, n int) (moire, detail float64) {
 			if med[r] <= 0 || p < replayPeakRatio*med[r] {
 				continue
 			}
-			if e, ok := spectralPeak(power, n, x, y); ok {
+			if e, ok := spectralPeak(power, ring, n, x, y); ok {
 				peaks += e
 			}
 		}
 	}
 	if band > 0 {
-		moire = peaks / band
+		moire = math.Min(1, peaks/band) // 3x3 neighbourhoods of two peaks may overlap
 	}
 	if high+mid > 0 {
 		detail = high / (high + mid)
@@ -281,17 +281,23 @@ func spectralCues(cplx []float32, n int) (moire, detail float64) {
 // local background, so that the ridges of straight image edges do not
 // count). It returns the peak's energy: its 3x3 neighbourhood, as the Hann
 // window spreads a pure tone over about three bins.
-func spectralPeak(power []float64, n, x, y int) (float64, bool) {
-	at := func(dx, dy int) float64 { return power[((y+dy+n)%n)*n+(x+dx+n)%n] }
+func spectralPeak(power []float64, ring []int, n, x, y int) (float64, bool) {
+	idx := func(dx, dy int) int { return ((y+dy+n)%n)*n + (x+dx+n)%n }
+	at := func(dx, dy int) float64 { return power[idx(dx, dy)] }
 	p := power[y*n+x]
 	var e float64
 	for dy := -1; dy <= 1; dy++ {
 		for dx := -1; dx <= 1; dx++ {
-			v := at(dx, dy)
-			if v > p {
+			j := idx(dx, dy)
+			v := power[j]
+			// Ties go to the first bin in scan order, so that a plateau
+			// counts once.
+			if v > p || (v == p && j < y*n+x) {
 				return 0, false
 			}
-			e += v
+			if ring[j] >= 0 { // only energy inside the band
+				e += v
+			}
 		}
 	}
 	var bg [24]float64
