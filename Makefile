@@ -1,7 +1,9 @@
 # Hoviyat - make targets. The quick start is `make demo` and `make test`.
 GO ?= go
-export HOVIYAT_MODELS ?= $(abspath ../shared/models)
-export HOVIYAT_DATA ?= $(abspath ../shared/data)
+# Models and media: ../shared/* in the development environment, else ./models
+# (filled by `make models`) and ./data.
+export HOVIYAT_MODELS ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),$(abspath models))
+export HOVIYAT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 
 .PHONY: all setup test demo models build vet bench fuzz eval clean
 
@@ -22,6 +24,20 @@ test: ## vet and run every test against a throw-away PostgreSQL
 
 demo: setup ## run the quickstart on embedded defaults and print a decision
 	$(GO) run ./examples/quickstart
+
+fuzz: ## run every fuzz target for FUZZTIME (default 20s) each
+	./scripts/fuzz.sh
+
+bench: ## run the Go benchmarks (medians of 6 runs) into out/bench.txt
+	mkdir -p out
+	eval "$$(./scripts/pg.sh start)"; trap './scripts/pg.sh stop' EXIT; \
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 -timeout 60m ./... | tee out/bench.txt
+
+models: ## download the models from their official sources and check their SHA-256
+	./scripts/models.sh $(or $(MODELS_DIR),models)
+
+eval: ## run the evaluation over $$HOVIYAT_DATA into out/eval
+	$(GO) run ./cmd/hoviyat eval --data $(HOVIYAT_DATA) --out out/eval
 
 clean:
 	rm -rf out
