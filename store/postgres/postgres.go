@@ -41,7 +41,7 @@ var migrations embed.FS
 // migrators ("hoviyat" in ASCII).
 const migrationLock int64 = 0x686f7669796174
 
-// Option configures Open and OpenDB.
+// Option configures Open and OpenDB. Options are applied once, in order.
 type Option func(*options)
 
 type options struct {

@@ -37,7 +37,7 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Option configures Open.
+// Option configures Open. Options are applied once, in order, by Open.
 type Option func(*options)
 
 type options struct {
@@ -118,7 +118,9 @@ func DSN(path string, busyTimeout time.Duration, syncNormal bool) string {
 }
 
 // Dialect is the sqlstore.Dialect of SQLite. It is stateless and safe for
-// concurrent use.
+// concurrent use. Its ForUpdate and PrepareMigration rely on every
+// transaction beginning IMMEDIATE: give sqlstore.New a *sql.DB opened with
+// DSN (which sets _txlock=immediate), or use Open.
 type Dialect struct{}
 
 var _ sqlstore.Dialect = Dialect{}

@@ -11,7 +11,8 @@ import (
 	"time"
 )
 
-// Migration is one schema change: a file "NNNN_description.sql".
+// Migration is one schema change: a file "NNNN_description.sql". It is a
+// plain value, safe to share once built.
 type Migration struct {
 	Version int
 	Name    string

@@ -14,6 +14,7 @@ import (
 )
 
 // Config tunes the engine. The zero value means the documented defaults.
+// It is a plain value: New copies it.
 type Config struct {
 	// MaxRetries bounds how many times a transaction that hit a transient
 	// conflict (Dialect.Retryable) is run again. Default 8; negative

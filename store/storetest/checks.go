@@ -25,7 +25,7 @@ func reasonsFor(o kyc.Outcome) []reason.Code {
 	return nil
 }
 
-func checkApplicantAbsent(ctx context.Context, c *C) {
+func checkApplicantAbsent(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.st.Applicant(ctx, nid)
 	c.must(err, "Applicant of an unknown national ID")
@@ -37,7 +37,7 @@ func checkApplicantAbsent(ctx context.Context, c *C) {
 	c.eq(len(atts), 0, "attempts of an unknown national ID")
 }
 
-func checkSessionRoundtrip(ctx context.Context, c *C) {
+func checkSessionRoundtrip(ctx context.Context, c *checker) {
 	nid := NationalID()
 	// Nanoseconds and a non-UTC zone: read back in UTC at microseconds.
 	tehran := time.FixedZone("IRST", 3*3600+1800)
@@ -70,7 +70,7 @@ func checkSessionRoundtrip(ctx context.Context, c *C) {
 	c.is(err, kyc.ErrSessionNotFound, "Session of an unknown ID")
 }
 
-func checkReserveSessionRules(ctx context.Context, c *C) {
+func checkReserveSessionRules(ctx context.Context, c *checker) {
 	nid, other := NationalID(), NationalID()
 	res := func(sess, nid string, now time.Duration) error {
 		_, err := c.st.ReserveAttempt(ctx, kyc.Reservation{
@@ -109,7 +109,7 @@ func checkReserveSessionRules(ctx context.Context, c *C) {
 	}
 }
 
-func checkSameSessionConcurrently(ctx context.Context, c *C) {
+func checkSameSessionConcurrently(ctx context.Context, c *checker) {
 	nid := NationalID()
 	s := c.session(ctx, nid)
 	const n = 20
@@ -142,7 +142,7 @@ func checkSameSessionConcurrently(ctx context.Context, c *C) {
 	c.eq(len(atts), 1, "attempts of one session")
 }
 
-func checkApproveOnce(ctx context.Context, c *C) {
+func checkApproveOnce(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.reserve(ctx, nid, 0, 3)
 	c.must(err, "ReserveAttempt")
@@ -190,7 +190,7 @@ func checkApproveOnce(ctx context.Context, c *C) {
 	c.eq(app.State, kyc.StateVerified, "state after reverification")
 }
 
-func checkFailuresLock(ctx context.Context, c *C) {
+func checkFailuresLock(ctx context.Context, c *checker) {
 	nid := NationalID()
 	for i := range 3 {
 		now := time.Duration(i) * time.Minute
@@ -232,7 +232,7 @@ func checkFailuresLock(ctx context.Context, c *C) {
 	c.eq(app.FailedAttempts, 1, "failed attempts after a Locked outcome")
 }
 
-func checkLeaseTakeover(ctx context.Context, c *C) {
+func checkLeaseTakeover(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.reserve(ctx, nid, 0, 3)
 	c.must(err, "ReserveAttempt A")
@@ -267,7 +267,7 @@ func checkLeaseTakeover(ctx context.Context, c *C) {
 	c.is(err, kyc.ErrLeaseLost, "finishing an unknown attempt")
 }
 
-func checkRelease(ctx context.Context, c *C) {
+func checkRelease(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.reserve(ctx, nid, 0, 3)
 	c.must(err, "ReserveAttempt")
@@ -289,7 +289,7 @@ func checkRelease(ctx context.Context, c *C) {
 	c.must(err, "reservation after a release")
 }
 
-func checkChargeCarryOver(ctx context.Context, c *C) {
+func checkChargeCarryOver(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.reserve(ctx, nid, 0, 3)
 	c.must(err, "ReserveAttempt A")
@@ -351,7 +351,7 @@ func checkChargeCarryOver(ctx context.Context, c *C) {
 	c.eq(n, 1, "charges over all attempts")
 }
 
-func checkReview(ctx context.Context, c *C) {
+func checkReview(ctx context.Context, c *checker) {
 	nid := NationalID()
 	a, err := c.reserve(ctx, nid, 0, 3)
 	c.must(err, "ReserveAttempt")
@@ -415,7 +415,7 @@ func checkReview(ctx context.Context, c *C) {
 	c.must(err, "reservation after a rejected review")
 }
 
-func checkReviewRejectLocks(ctx context.Context, c *C) {
+func checkReviewRejectLocks(ctx context.Context, c *checker) {
 	nid := NationalID()
 	for i := range 2 {
 		a, err := c.reserve(ctx, nid, time.Duration(i)*time.Minute, 3)
@@ -435,7 +435,7 @@ func checkReviewRejectLocks(ctx context.Context, c *C) {
 	c.is(err, kyc.ErrLocked, "reservation after locking through review")
 }
 
-func checkAttemptsListing(ctx context.Context, c *C) {
+func checkAttemptsListing(ctx context.Context, c *checker) {
 	nid := NationalID()
 	var ids []string
 	for i := range 3 {
@@ -456,7 +456,7 @@ func checkAttemptsListing(ctx context.Context, c *C) {
 	c.is(err, kyc.ErrAttemptNotFound, "Attempt of an unknown ID")
 }
 
-func checkOTP(ctx context.Context, c *C) {
+func checkOTP(ctx context.Context, c *checker) {
 	nid := NationalID()
 	_, err := c.st.OTP(ctx, nid)
 	c.is(err, kyc.ErrOTPNotFound, "OTP of an unknown national ID")
@@ -499,7 +499,7 @@ func checkOTP(ctx context.Context, c *C) {
 	}
 }
 
-func checkOTPConcurrent(ctx context.Context, c *C) {
+func checkOTPConcurrent(ctx context.Context, c *checker) {
 	nid := NationalID()
 	c.must(c.st.PutOTP(ctx, kyc.OTPRecord{NationalID: nid, Mobile: "09121234567", Hash: []byte("h"), Salt: []byte("s"),
 		ExpiresAt: c.at(time.Minute), MaxTries: 5, CreatedAt: c.at(0)}), "PutOTP")
@@ -535,7 +535,7 @@ func checkOTPConcurrent(ctx context.Context, c *C) {
 	c.eq(got.Tries, n, "tries after concurrent TryOTP")
 }
 
-func checkAudit(ctx context.Context, c *C) {
+func checkAudit(ctx context.Context, c *checker) {
 	nid := NationalID()
 	var appended []kyc.AuditEvent
 	for i := range 5 {
@@ -611,7 +611,7 @@ func checkAudit(ctx context.Context, c *C) {
 	}
 }
 
-func checkAuditConcurrent(ctx context.Context, c *C) {
+func checkAuditConcurrent(ctx context.Context, c *checker) {
 	nid := NationalID()
 	const n = 50
 	seqs := make([]int64, n)
@@ -643,7 +643,7 @@ func checkAuditConcurrent(ctx context.Context, c *C) {
 	c.auditChainValid(ctx)
 }
 
-func checkRepresentativeDocs(ctx context.Context, c *C) {
+func checkRepresentativeDocs(ctx context.Context, c *checker) {
 	nid := NationalID()
 	d := kyc.RepresentativeDoc{ID: c.id("d"), NationalID: nid, Kind: kyc.Attorney, DocType: "power_of_attorney",
 		ExpiresAt: c.at(24 * time.Hour), EvidenceID: "ev-1", State: kyc.DocPending, CreatedAt: c.at(0)}
@@ -686,7 +686,7 @@ func checkRepresentativeDocs(ctx context.Context, c *C) {
 	c.eq(len(docs), 2, "documents of the national ID")
 }
 
-func checkHammer(ctx context.Context, c *C) {
+func checkHammer(ctx context.Context, c *checker) {
 	nid := NationalID()
 	res, err := Hammer(ctx, c.st, HammerConfig{NationalID: nid, Workers: 200, MaxAttempts: 3, Prefix: c.id("h"), Now: c.at(0)})
 	c.must(err, "Hammer")

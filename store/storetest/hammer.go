@@ -14,7 +14,7 @@ import (
 )
 
 // HammerConfig configures Hammer. Zero fields take the documented
-// defaults.
+// defaults. It is a plain value; Hammer copies it.
 type HammerConfig struct {
 	// NationalID every worker submits for. Required.
 	NationalID string
@@ -45,7 +45,9 @@ type HammerConfig struct {
 	Hold time.Duration
 }
 
-// HammerResult counts what the workers of one Hammer call saw.
+// HammerResult counts what the workers of one Hammer call saw. It is a
+// plain value (JSON-encodable, to pass between processes); Add is not
+// safe for concurrent use.
 type HammerResult struct {
 	Workers  int
 	Reserved int

@@ -39,7 +39,7 @@ func Run(ctx context.Context, st kyc.Store) error {
 		r.check(ctx, c.name, c.fn)
 	}
 	// The whole log, written concurrently by the checks above, must chain.
-	r.check(ctx, "audit_chain", func(ctx context.Context, c *C) {
+	r.check(ctx, "audit_chain", func(ctx context.Context, c *checker) {
 		c.auditChainValid(ctx)
 	})
 	if len(r.failures) == 0 {
@@ -50,7 +50,7 @@ func Run(ctx context.Context, st kyc.Store) error {
 
 var checks = []struct {
 	name string
-	fn   func(context.Context, *C)
+	fn   func(context.Context, *checker)
 }{
 	{"applicant_absent", checkApplicantAbsent},
 	{"session_roundtrip", checkSessionRoundtrip},
@@ -78,9 +78,10 @@ type runner struct {
 	failures []string
 }
 
-// C is the state of one check. Its methods record failures; Fatalf ends
+// checker is the state of one check (one goroutine drives it; the store
+// calls it makes may be concurrent). Its methods record failures; Fatalf ends
 // the check.
-type C struct {
+type checker struct {
 	name     string
 	st       kyc.Store
 	run      string
@@ -91,8 +92,8 @@ type C struct {
 
 type fatal struct{}
 
-func (r *runner) check(ctx context.Context, name string, fn func(context.Context, *C)) {
-	c := &C{name: name, st: r.st, run: r.run, base: time.Now().UTC().Truncate(time.Second)}
+func (r *runner) check(ctx context.Context, name string, fn func(context.Context, *checker)) {
+	c := &checker{name: name, st: r.st, run: r.run, base: time.Now().UTC().Truncate(time.Second)}
 	func() {
 		defer func() {
 			if p := recover(); p != nil {
@@ -109,25 +110,25 @@ func (r *runner) check(ctx context.Context, name string, fn func(context.Context
 }
 
 // Errorf records a failure.
-func (c *C) Errorf(format string, args ...any) {
+func (c *checker) Errorf(format string, args ...any) {
 	c.failures = append(c.failures, fmt.Sprintf(format, args...))
 }
 
 // Fatalf records a failure and ends the check.
-func (c *C) Fatalf(format string, args ...any) {
+func (c *checker) Fatalf(format string, args ...any) {
 	c.Errorf(format, args...)
 	panic(fatal{})
 }
 
 // must ends the check when err is not nil.
-func (c *C) must(err error, what string) {
+func (c *checker) must(err error, what string) {
 	if err != nil {
 		c.Fatalf("%s: unexpected error: %v", what, err)
 	}
 }
 
 // is records a failure unless errors.Is(err, want).
-func (c *C) is(err error, want error, what string) bool {
+func (c *checker) is(err error, want error, what string) bool {
 	if !errors.Is(err, want) {
 		c.Errorf("%s: got error %v, want %v", what, err, want)
 		return false
@@ -135,20 +136,20 @@ func (c *C) is(err error, want error, what string) bool {
 	return true
 }
 
-func (c *C) eq(got, want any, what string) {
+func (c *checker) eq(got, want any, what string) {
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		c.Errorf("%s: got %v, want %v", what, got, want)
 	}
 }
 
 // id returns a fresh identifier unique to this run and check.
-func (c *C) id(kind string) string {
+func (c *checker) id(kind string) string {
 	c.n++
 	return fmt.Sprintf("st-%s-%s-%s-%d", c.run, c.name, kind, c.n)
 }
 
 // at returns the check's base time plus d.
-func (c *C) at(d time.Duration) time.Time { return c.base.Add(d) }
+func (c *checker) at(d time.Duration) time.Time { return c.base.Add(d) }
 
 // NationalID returns a random, checksum-valid national ID.
 func NationalID() string {
@@ -192,7 +193,7 @@ func randomTag() string {
 }
 
 // session creates a session for nid valid from the base time for an hour.
-func (c *C) session(ctx context.Context, nid string) string {
+func (c *checker) session(ctx context.Context, nid string) string {
 	id := c.id("s")
 	c.must(c.st.CreateSession(ctx, kyc.SessionRecord{
 		ID: id, NationalID: nid, Challenge: "سلام", Nonce: "n-" + id, BirthDate: "1370/01/15",
@@ -203,7 +204,7 @@ func (c *C) session(ctx context.Context, nid string) string {
 
 // reserve reserves an attempt on a fresh session at base+now with a
 // one-minute lease.
-func (c *C) reserve(ctx context.Context, nid string, now time.Duration, maxAttempts int) (kyc.AttemptRecord, error) {
+func (c *checker) reserve(ctx context.Context, nid string, now time.Duration, maxAttempts int) (kyc.AttemptRecord, error) {
 	return c.st.ReserveAttempt(ctx, kyc.Reservation{
 		AttemptID: c.id("a"), SessionID: c.session(ctx, nid), NationalID: nid, MaxAttempts: maxAttempts,
 		Now: c.at(now), LeaseUntil: c.at(now + time.Minute),
@@ -211,7 +212,7 @@ func (c *C) reserve(ctx context.Context, nid string, now time.Duration, maxAttem
 	})
 }
 
-func (c *C) finish(ctx context.Context, a kyc.AttemptRecord, o kyc.Outcome, counted bool, now time.Duration, maxAttempts int) (kyc.ApplicantRecord, error) {
+func (c *checker) finish(ctx context.Context, a kyc.AttemptRecord, o kyc.Outcome, counted bool, now time.Duration, maxAttempts int) (kyc.ApplicantRecord, error) {
 	return c.st.FinishAttempt(ctx, kyc.Finish{
 		AttemptID: a.ID, NationalID: a.NationalID, Outcome: o, Counted: counted, MaxAttempts: maxAttempts,
 		Reasons: reasonsFor(o), EvidenceID: "ev-" + a.ID, Decision: []byte(`{"outcome":"` + string(o) + `"}`),
@@ -220,20 +221,20 @@ func (c *C) finish(ctx context.Context, a kyc.AttemptRecord, o kyc.Outcome, coun
 	})
 }
 
-func (c *C) applicant(ctx context.Context, nid string) kyc.ApplicantRecord {
+func (c *checker) applicant(ctx context.Context, nid string) kyc.ApplicantRecord {
 	a, err := c.st.Applicant(ctx, nid)
 	c.must(err, "Applicant")
 	return a
 }
 
-func (c *C) attempt(ctx context.Context, id string) kyc.AttemptRecord {
+func (c *checker) attempt(ctx context.Context, id string) kyc.AttemptRecord {
 	a, err := c.st.Attempt(ctx, id)
 	c.must(err, "Attempt")
 	return a
 }
 
 // auditChainValid verifies the whole audit log against the store's head.
-func (c *C) auditChainValid(ctx context.Context) []kyc.AuditEvent {
+func (c *checker) auditChainValid(ctx context.Context) []kyc.AuditEvent {
 	evs, err := AllAudit(ctx, c.st)
 	c.must(err, "Audit")
 	seq, hash, err := c.st.AuditHead(ctx)

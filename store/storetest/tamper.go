@@ -11,6 +11,7 @@ import (
 
 // Tamper edits a store's audit log behind its back, the way someone with
 // access to the database could. A SQL backend implements it with raw SQL.
+// CheckAuditTamper calls its functions from one goroutine.
 type Tamper struct {
 	// EditData changes the stored data (any field but the hashes) of the
 	// event with seq.
