@@ -68,4 +68,3 @@ func BenchmarkCompare(b *testing.B) {
 		})
 	}
 }
-
