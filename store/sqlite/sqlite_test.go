@@ -3,10 +3,8 @@ package sqlite_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -28,7 +26,6 @@ const helperEnv = "HOVIYAT_SQLITE_HELPER"
 type helperArgs struct {
 	Path, NationalID, Prefix string
 	Workers                  int
-	StartAt                  time.Time
 }
 
 func TestMain(m *testing.M) {
@@ -38,15 +35,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// helperMain hammers the database named in args and prints the result as
-// JSON on stdout.
+// helperMain opens the database named in v and runs the child side of
+// storetest.SpawnHammers.
 func helperMain(v string) int {
 	var a helperArgs
 	if err := json.Unmarshal([]byte(v), &a); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	st, err := sqlite.Open(ctx, a.Path)
 	if err != nil {
@@ -54,13 +51,9 @@ func helperMain(v string) int {
 		return 2
 	}
 	defer st.Close()
-	res, err := storetest.Hammer(ctx, st, storetest.HammerConfig{NationalID: a.NationalID, Workers: a.Workers,
-		MaxAttempts: 3, Prefix: a.Prefix, StartAt: a.StartAt, Spread: 100 * time.Millisecond, Hold: 5 * time.Millisecond})
-	if err != nil {
+	if err := storetest.ChildHammer(ctx, st, storetest.HammerConfig{NationalID: a.NationalID, Workers: a.Workers,
+		MaxAttempts: 3, Prefix: a.Prefix, Spread: 100 * time.Millisecond, Hold: 5 * time.Millisecond}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return 2
-	}
-	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		return 2
 	}
 	return 0
@@ -98,58 +91,43 @@ func TestConcurrentOneNationalID(t *testing.T) {
 }
 
 // TestTwoProcesses runs the hammer from two OS processes (this test binary
-// re-executed in helper mode) on one file, started at the same instant,
-// and checks the invariants on what they left.
+// re-executed in helper mode) on one new file, released at the same
+// moment, and checks the invariants on what they left.
 func TestTwoProcesses(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "shared.db")
 	nid := storetest.NationalID()
-	start := time.Now().Add(1500 * time.Millisecond)
-	var (
-		wg      sync.WaitGroup
-		mu      sync.Mutex
-		total   storetest.HammerResult
-		results []storetest.HammerResult
-	)
-	for p := range 2 {
-		wg.Go(func() {
-			args, _ := json.Marshal(helperArgs{Path: path, NationalID: nid, Prefix: fmt.Sprintf("p%d", p), Workers: 100, StartAt: start})
-			cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^$")
-			cmd.Env = append(os.Environ(), helperEnv+"="+string(args))
-			out, err := cmd.Output()
-			var stderr []byte
-			var ee *exec.ExitError
-			if errors.As(err, &ee) {
-				stderr = ee.Stderr
-			}
-			if !assert.NoError(t, err, "helper %d: %s", p, stderr) {
-				return
-			}
-			var res storetest.HammerResult
-			if assert.NoError(t, json.Unmarshal(out, &res)) {
-				mu.Lock()
-				total.Add(res)
-				results = append(results, res)
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	require.Equal(t, 2, len(results), "both helpers reported")
-	// The two processes reserved at the same time.
-	assert.True(t, results[0].Started.Before(results[1].Ended) && results[1].Started.Before(results[0].Ended),
-		"the processes' windows overlap: %v-%v and %v-%v", results[0].Started, results[0].Ended, results[1].Started, results[1].Ended)
+	results, err := storetest.SpawnHammers(ctx, 2, helperEnv, func(i int) string {
+		b, _ := json.Marshal(helperArgs{Path: path, NationalID: nid, Prefix: fmt.Sprintf("p%d", i), Workers: 100})
+		return string(b)
+	})
+	require.NoError(t, err)
+	checkProcesses(t, results)
 	st, err := sqlite.Open(ctx, path)
 	require.NoError(t, err)
 	defer st.Close()
-	assert.Empty(t, total.Problems)
-	assert.Positive(t, total.Reserved)
-	assert.NoError(t, storetest.CheckNationalID(ctx, st, nid, 3, total))
+	var total storetest.HammerResult
 	for _, r := range results {
-		t.Logf("process: reserved %d, approved %d, rejected %d, refused %v, window %v from %v",
-			r.Reserved, r.Approved, r.Rejected, r.Refused, r.Ended.Sub(r.Started), r.Started.Sub(start))
+		total.Add(r)
 	}
+	assert.NoError(t, storetest.CheckNationalID(ctx, st, nid, 3, total))
+}
+
+// checkProcesses asserts that the helpers' reservation windows overlapped
+// and that they saw no problem.
+func checkProcesses(t *testing.T, results []storetest.HammerResult) {
+	t.Helper()
+	require.Len(t, results, 2)
+	a, b := results[0], results[1]
+	assert.True(t, a.Started.Before(b.Ended) && b.Started.Before(a.Ended),
+		"the processes' windows overlap: %v-%v and %v-%v", a.Started, a.Ended, b.Started, b.Ended)
+	for i, r := range results {
+		assert.Empty(t, r.Problems, "process %d", i)
+		t.Logf("process %d: reserved %d, approved %d, rejected %d, refused %v, max in flight %d, window %v",
+			i, r.Reserved, r.Approved, r.Rejected, r.Refused, r.MaxInFlight, r.Ended.Sub(r.Started))
+	}
+	assert.Positive(t, a.Reserved+b.Reserved)
 }
 
 func TestAuditTamper(t *testing.T) {

@@ -29,10 +29,10 @@ type HammerConfig struct {
 	// Now is the time passed to the store (sessions and leases last an
 	// hour from it, so no lease expires). Default: the wall clock.
 	Now time.Time
-	// StartAt, when set, is a wall-clock instant all workers wait for
-	// after creating their sessions, so that several processes start
-	// together.
-	StartAt time.Time
+	// Ready, when set, is called after the sessions are created; the
+	// workers start when it returns (an error aborts Hammer). Several
+	// processes use it as a start barrier (see SpawnHammers).
+	Ready func(ctx context.Context) error
 	// Spread: each worker then waits a random time in [0, Spread) before
 	// reserving, so that reservations follow one another as well as
 	// collide (default 40 ms).
@@ -122,11 +122,16 @@ func Hammer(ctx context.Context, st kyc.Store, cfg HammerConfig) (HammerResult, 
 			return HammerResult{}, fmt.Errorf("storetest: Hammer: create session: %w", err)
 		}
 	}
-	if wait := time.Until(cfg.StartAt); !cfg.StartAt.IsZero() && wait > 0 {
-		select {
-		case <-time.After(wait):
-		case <-ctx.Done():
-			return HammerResult{}, ctx.Err()
+	// Warm the store's connection pool, so that the first reservations
+	// do not wait for connections while another process races ahead.
+	var warm sync.WaitGroup
+	for range min(cfg.Workers, 32) {
+		warm.Go(func() { _, _ = st.Applicant(ctx, cfg.NationalID) })
+	}
+	warm.Wait()
+	if cfg.Ready != nil {
+		if err := cfg.Ready(ctx); err != nil {
+			return HammerResult{}, fmt.Errorf("storetest: Hammer: ready: %w", err)
 		}
 	}
 
