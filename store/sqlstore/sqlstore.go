@@ -219,6 +219,7 @@ func nullBytes(b []byte) any {
 // microseconds since the Unix epoch or a time.Time. NULL is the zero time.
 type timeCol struct{ t *time.Time }
 
+// Scan implements sql.Scanner.
 func (c timeCol) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
@@ -236,6 +237,7 @@ func (c timeCol) Scan(src any) error {
 // strCol scans a nullable text column into a string ("" for NULL).
 type strCol struct{ s *string }
 
+// Scan implements sql.Scanner.
 func (c strCol) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
@@ -254,6 +256,7 @@ func (c strCol) Scan(src any) error {
 // driver's buffer.
 type bytesCol struct{ b *[]byte }
 
+// Scan implements sql.Scanner.
 func (c bytesCol) Scan(src any) error {
 	switch v := src.(type) {
 	case nil:
