@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/cipher"
 	"errors"
-	"fmt"
 	"io"
 )
 
@@ -69,7 +68,7 @@ func (s *sealer) next() error {
 	case err == io.EOF || err == io.ErrUnexpectedEOF:
 		last = true
 	case err != nil:
-		return fmt.Errorf("vault: reading video: %w", err)
+		return &sourceError{err}
 	default:
 		m, err := io.ReadFull(s.src, s.one[:])
 		switch {
@@ -78,7 +77,7 @@ func (s *sealer) next() error {
 		case err == io.EOF:
 			last = true
 		default:
-			return fmt.Errorf("vault: reading video: %w", err)
+			return &sourceError{err}
 		}
 	}
 	s.n += int64(k)
@@ -129,6 +128,12 @@ func (s *sealer) WriteTo(w io.Writer) (int64, error) {
 		s.err = s.next()
 	}
 }
+
+// sourceError is a failure of the caller's video reader (not of storage).
+type sourceError struct{ err error }
+
+func (e *sourceError) Error() string { return "reading video: " + e.err.Error() }
+func (e *sourceError) Unwrap() error { return e.err }
 
 // opener decrypts a video part after its header, one chunk at a time: a
 // chunk's bytes are handed out only after its tag verified, and the end of

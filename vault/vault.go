@@ -42,8 +42,8 @@ type Config struct {
 	// MaxRecordSize caps a decision record. Default DefaultMaxRecordSize
 	// (1 MiB).
 	MaxRecordSize int
-	// Rand is the source of data keys and nonces. Default crypto/rand.
-	// Only tests should set it.
+	// Rand is the source of data keys and nonces; it must be safe for
+	// concurrent use. Default crypto/rand. Only tests should set it.
 	Rand io.Reader
 	// Now stamps new objects. Default time.Now.
 	Now func() time.Time
@@ -180,7 +180,8 @@ func fail(err error, id string) error {
 	if errors.As(err, &e) {
 		return withID(err, id)
 	}
-	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	var se *sourceError
+	if errors.As(err, &se) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("vault: object %q: %w", id, err)
 	}
 	return newErr(ErrIO, id, err, "")
@@ -192,9 +193,9 @@ func fail(err error, id string) error {
 // once shredded, fails with ErrExists. A nil video stores an empty one.
 //
 // Put honours ctx between chunks. When it fails for any reason (ctx done,
-// the video reader's error, ErrTooLarge, storage) it leaves nothing
-// behind: the object becomes visible only when complete.
-func (v *Vault) Put(ctx context.Context, id string, video io.Reader, record []byte) (err error) {
+// the video reader's error, which it wraps, ErrTooLarge, storage) it
+// leaves nothing behind: the object becomes visible only when complete.
+func (v *Vault) Put(ctx context.Context, id string, video io.Reader, record []byte) error {
 	if err := v.begin(ctx, id); err != nil {
 		return err
 	}

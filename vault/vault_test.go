@@ -751,6 +751,8 @@ func TestPutReaderErrorLeavesNothing(t *testing.T) {
 	r := &failAfter{r: bytes.NewReader(content(50*testChunk, 1)), n: 3*testChunk + 7, err: boom}
 	err := v.Put(context.Background(), "e", r, nil)
 	require.ErrorIs(t, err, boom)
+	assert.NotErrorIs(t, err, vault.ErrIO, "the caller's reader failed, not storage")
+	assert.Equal(t, `vault: object "e": reading video: client went away`, err.Error())
 	assert.Empty(t, regularFiles(t, dir))
 }
 
