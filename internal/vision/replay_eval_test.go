@@ -17,7 +17,7 @@ import (
 // The evaluation behind docs/bench/antispoof.md. It runs only when
 // HOVIYAT_ANTISPOOF_EVAL names an output directory; HOVIYAT_ANTISPOOF_SYN
 // may name a directory of synthetic replays (<id>_photo.mp4,
-// <id>_print.mp4, <id>_screen.mp4, made by the ffmpeg commands in that
+// <id>_print.mp4, <id>_screen.mp4, <id>_screenfull.mp4, made by the ffmpeg commands in that
 // document). It writes frames.tsv (one row per sampled frame) and
 // summary.md (AUC per cue).
 
@@ -83,6 +83,7 @@ func TestReplayEvaluation(t *testing.T) {
 		add(filepath.Join(syn, "*_photo.mp4"), "syn_photo")
 		add(filepath.Join(syn, "*_print.mp4"), "syn_print")
 		add(filepath.Join(syn, "*_screen.mp4"), "syn_screen")
+		add(filepath.Join(syn, "*_screenfull.mp4"), "syn_screen_full")
 	}
 
 	var rows []evalRow
@@ -145,8 +146,8 @@ func TestReplayEvaluation(t *testing.T) {
 
 	// summary.md: per cue, median per class, AUC genuine vs each attack
 	// class per frame and per clip (clip = mean over its frames).
-	classes := []string{"genuine", "screen_real", "phone_real", "syn_photo", "syn_print", "syn_screen", "deepfake"}
-	attacks := []string{"screen_real", "phone_real", "syn_photo", "syn_print", "syn_screen"}
+	classes := []string{"genuine", "screen_real", "phone_real", "syn_photo", "syn_print", "syn_screen", "syn_screen_full", "deepfake"}
+	attacks := []string{"screen_real", "phone_real", "syn_photo", "syn_print", "syn_screen", "syn_screen_full"}
 	var m strings.Builder
 	fmt.Fprintf(&m, "frames per class:")
 	for _, cl := range classes {

@@ -218,3 +218,23 @@ func TestAntiSpoofGenuineAboveAttack(t *testing.T) {
 		assert.Greater(t, ab, gb, "attack frames show more bezel")
 	}
 }
+
+func TestReplayMedian(t *testing.T) {
+	t.Parallel()
+	tests := [][]float64{{1}, {2, 1}, {3, 1, 2}, {5, 5, 5, 1}, {9, 8, 7, 6, 5, 4, 3, 2, 1, 0}, {1, 1, 2, 2, 2, 3}}
+	for _, v := range tests {
+		s := append([]float64(nil), v...)
+		sortFloat(s)
+		want := s[len(s)/2]
+		assert.Equal(t, want, median(append([]float64(nil), v...)), "%v", v)
+	}
+	assert.Equal(t, 0.0, median(nil))
+}
+
+func sortFloat(v []float64) {
+	for i := 1; i < len(v); i++ {
+		for j := i; j > 0 && v[j] < v[j-1]; j-- {
+			v[j], v[j-1] = v[j-1], v[j]
+		}
+	}
+}
