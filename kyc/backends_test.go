@@ -39,9 +39,13 @@ func sqlStores(t *testing.T) map[string]func(t *testing.T) kyc.Store {
 	out["postgres"] = func(t *testing.T) kyc.Store {
 		var b [6]byte
 		_, _ = rand.Read(b[:])
-		st, err := postgres.Open(context.Background(), dsn, postgres.WithSchema("kyc_test_"+hex.EncodeToString(b[:])))
+		schema := "kyc_test_" + hex.EncodeToString(b[:])
+		st, err := postgres.Open(context.Background(), dsn, postgres.WithSchema(schema))
 		require.NoError(t, err)
-		t.Cleanup(func() { st.Close() })
+		t.Cleanup(func() {
+			_, _ = st.DB().Exec("DROP SCHEMA " + schema + " CASCADE")
+			st.Close()
+		})
 		return st
 	}
 	return out
