@@ -204,6 +204,7 @@ func sampleReport() *Report {
 		},
 	}
 	r.Compute(MatchThresholds{Match: 0.4, ReviewFloor: 0.3}, 0.9)
+	r.Plots = []string{"det.png"}
 	return r
 }
 
@@ -262,6 +263,7 @@ func TestReportWriters(t *testing.T) {
 	} {
 		assert.Contains(t, s, want)
 	}
+	assert.NotContains(t, s, "match_hist.png", "a plot that was not drawn is not linked")
 	var js bytes.Buffer
 	require.NoError(t, r.WriteJSON(&js))
 	var back Report

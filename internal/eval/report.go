@@ -359,11 +359,15 @@ func ms(m map[string]float64, k string) string {
 func (r *Report) WriteMarkdown(w io.Writer, imgDir string) error {
 	b := &strings.Builder{}
 	p := func(format string, a ...any) { fmt.Fprintf(b, format, a...) }
-	img := func(name string) string {
-		if imgDir == "" {
-			return name
+	// fig links a plot when it was drawn.
+	fig := func(name, alt string) {
+		if !slices.Contains(r.Plots, name) {
+			return
 		}
-		return strings.TrimSuffix(imgDir, "/") + "/" + name
+		if imgDir != "" {
+			name = strings.TrimSuffix(imgDir, "/") + "/" + name
+		}
+		p("![%s](%s)\n\n", alt, name)
 	}
 
 	p("# %s\n\n", r.Title)
@@ -420,7 +424,7 @@ func (r *Report) WriteMarkdown(w io.Writer, imgDir string) error {
 		p("A digital face manipulation replayed as a file is an injection-type attack, outside ISO/IEC 30107-3's presentation attacks, so it is not in APCER.\n\n")
 		r.clipTable(b, df)
 	}
-	p("![liveness scores](%s)\n\n", img("liveness_hist.png"))
+	fig("liveness_hist.png", "liveness scores")
 
 	if len(r.Match) > 0 {
 		p("## Face matching\n\n| set | genuine | impostor | AUC | EER | threshold | FMR at thr | FNMR at thr | FNMR @ FMR 0.1%% | FNMR @ FMR 1%% | min genuine | max impostor |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -448,7 +452,9 @@ func (r *Report) WriteMarkdown(w io.Writer, imgDir string) error {
 		if len(fails) > 0 {
 			p("Pairs with no score (face not enrolled): %s.\n\n", strings.Join(firstN(fails, 10), "; "))
 		}
-		p("![DET curves](%s)\n\n![match scores](%s)\n\n", img("det.png"), img("match_hist.png"))
+		fig("det.png", "DET curves")
+		fig("match_hist.png", "match scores, video pairs")
+		fig("match_hist_photos.png", "match scores, photo pairs")
 	}
 
 	if len(r.Confusion.Expected) > 0 {
