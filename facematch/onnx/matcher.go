@@ -160,7 +160,7 @@ func New(cfg Config) (*Matcher, error) {
 			minScore:   cfg.ReferenceMinScore,
 			minEyeDist: cfg.ReferenceMinEyeDistance,
 			maxYaw:     cfg.ReferenceMaxYaw,
-			ambiguity:  0.6,
+			ambiguity:  facematch.DefaultAmbiguity,
 		},
 		fuse:  facematch.MeanTopK(cfg.TopK),
 		pool:  make(chan *worker, cfg.Workers),
@@ -202,6 +202,9 @@ func setDefaultF(v *float64, d float64) {
 // Model returns the embedder's ID ("name@sha256prefix") as recorded in
 // each Score.
 func (m *Matcher) Model() string { return m.model }
+
+// Similarity is the cosine similarity of two embeddings, as Compare uses.
+func (m *Matcher) Similarity(a, b []float32) float64 { return facematch.Cosine(a, b) }
 
 // Thresholds returns the thresholds in force.
 func (m *Matcher) Thresholds() facematch.Thresholds { return m.cfg.Thresholds }

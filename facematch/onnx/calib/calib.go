@@ -55,6 +55,9 @@ type Scorer interface {
 	EmbedReference(ctx context.Context, ref facematch.Reference) ([]float32, error)
 	EmbedProbes(ctx context.Context, probes []facematch.Probe) ([][]float32, error)
 	SelectProbes(probes []facematch.Probe) []int
+	// Similarity compares two embeddings (cosine for ArcFace-family
+	// models, 1 - Euclidean distance for dlib).
+	Similarity(a, b []float32) float64
 	Score(sims []float64) facematch.Score
 	Thresholds() facematch.Thresholds
 	Model() string
@@ -273,7 +276,7 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		sims := make([]float64, 0, len(sel))
 		for _, i := range sel {
 			if e := c.embs[wi][i]; e != nil {
-				sims = append(sims, facematch.Cosine(e, ref))
+				sims = append(sims, s.Similarity(e, ref))
 			}
 		}
 		return s.Score(sims)
@@ -286,7 +289,7 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 			if e == nil {
 				continue
 			}
-			sc := s.Score([]float64{facematch.Cosine(e, ref)})
+			sc := s.Score([]float64{s.Similarity(e, ref)})
 			frames.Pairs = append(frames.Pairs, Pair{Probe: fmt.Sprintf("%s@%d", c.id, c.windows[wi][i].Frame), Reference: refName, Genuine: genuine, Score: sc.Similarity, Decision: sc.Decision})
 		}
 	}
@@ -474,7 +477,7 @@ func deepfaceSet(dir string, emb map[string][]float32, s Scorer) (*Set, error) {
 			set.Notes = append(set.Notes, fmt.Sprintf("pair %s-%s skipped: a photo is unusable", rec[0], rec[1]))
 			continue
 		}
-		sc := s.Score([]float64{facematch.Cosine(a, b)})
+		sc := s.Score([]float64{s.Similarity(a, b)})
 		set.Pairs = append(set.Pairs, Pair{Probe: rec[0], Reference: rec[1], Genuine: strings.EqualFold(rec[2], "yes"), Score: sc.Similarity, Decision: sc.Decision})
 	}
 	return set, nil
@@ -491,7 +494,7 @@ func gofaceSet(photos []photo, emb map[string][]float32, s Scorer) *Set {
 	for i := range gp {
 		for j := i + 1; j < len(gp); j++ {
 			a, b := emb["goface/"+gp[i].name], emb["goface/"+gp[j].name]
-			sc := s.Score([]float64{facematch.Cosine(a, b)})
+			sc := s.Score([]float64{s.Similarity(a, b)})
 			set.Pairs = append(set.Pairs, Pair{Probe: gp[i].name, Reference: gp[j].name, Genuine: gp[i].identity == gp[j].identity, Score: sc.Similarity, Decision: sc.Decision})
 		}
 	}
