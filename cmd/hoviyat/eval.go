@@ -242,11 +242,14 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if sets["photos"] {
 		progress("scoring photo pairs…")
-		pairs, err := ev.photoPairs(ctx, lbls)
+		pairs, failed, err := ev.photoPairs(ctx, lbls)
 		if err != nil {
 			return fail(err)
 		}
 		rep.Pairs = append(rep.Pairs, pairs...)
+		if len(failed) > 0 {
+			rep.Notes = append(rep.Notes, "Photos that could not be enrolled (the matcher found no single clear face; their pairs are left out of the rates): "+strings.Join(failed, ", ")+".")
+		}
 	}
 	rep.Compute(eval.MatchThresholds{Match: th.Match, ReviewFloor: th.ReviewFloor}, *minHit)
 
@@ -785,7 +788,7 @@ func codeStrs(cs []reason.Code) []string {
 
 // photoPairs scores deepface's labelled pairs and every pair of go-face
 // photos.
-func (ev *evaluator) photoPairs(ctx context.Context, lbls []clipLabel) ([]eval.Pair, error) {
+func (ev *evaluator) photoPairs(ctx context.Context, lbls []clipLabel) ([]eval.Pair, []string, error) {
 	m := ev.eng.matcher
 	type tmpl struct {
 		v   []float32
@@ -826,19 +829,19 @@ func (ev *evaluator) photoPairs(ctx context.Context, lbls []clipLabel) ([]eval.P
 
 	f, err := os.Open(filepath.Join(ev.data, "photos", "deepface", "pairs_master.csv"))
 	if err != nil {
-		return nil, fmt.Errorf("hoviyat: %w", err)
+		return nil, nil, fmt.Errorf("hoviyat: %w", err)
 	}
 	rows, err := csv.NewReader(f).ReadAll()
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("hoviyat: pairs_master.csv: %w", err)
+		return nil, nil, fmt.Errorf("hoviyat: pairs_master.csv: %w", err)
 	}
 	for i, r := range rows {
 		if i == 0 || len(r) < 3 {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		pairs = append(pairs, score(pairsDeep, "photos/deepface/"+r[0], "photos/deepface/"+r[1], strings.EqualFold(r[2], "yes")))
 	}
@@ -851,7 +854,7 @@ func (ev *evaluator) photoPairs(ctx context.Context, lbls []clipLabel) ([]eval.P
 	}
 	lf, err := os.Open(filepath.Join(ev.data, "photos", "goface", "LABELS.tsv"))
 	if err != nil {
-		return nil, fmt.Errorf("hoviyat: %w", err)
+		return nil, nil, fmt.Errorf("hoviyat: %w", err)
 	}
 	type photo struct{ rel, identity string }
 	var photos []photo
@@ -868,17 +871,24 @@ func (ev *evaluator) photoPairs(ctx context.Context, lbls []clipLabel) ([]eval.P
 	}
 	lf.Close()
 	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("hoviyat: LABELS.tsv: %w", err)
+		return nil, nil, fmt.Errorf("hoviyat: LABELS.tsv: %w", err)
 	}
 	for i := range photos {
 		for j := i + 1; j < len(photos); j++ {
 			if err := ctx.Err(); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			pairs = append(pairs, score(pairsGoFace, photos[i].rel, photos[j].rel, photos[i].identity == photos[j].identity))
 		}
 	}
-	return pairs, nil
+	var failed []string
+	for rel, t := range cache {
+		if t.err != nil {
+			failed = append(failed, rel+" ("+shortErr(t.err)+")")
+		}
+	}
+	sort.Strings(failed)
+	return pairs, failed, nil
 }
 
 func shortErr(err error) string {

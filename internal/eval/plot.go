@@ -49,7 +49,7 @@ type probitTicks struct{}
 
 func (probitTicks) Ticks(min, max float64) []plot.Tick {
 	var ts []plot.Tick
-	for _, v := range []float64{0.0001, 0.0002, 0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6} {
+	for _, v := range []float64{0.0001, 0.001, 0.01, 0.02, 0.05, 0.1, 0.2, 0.4, 0.6} {
 		if v >= min-1e-12 && v <= max+1e-12 {
 			ts = append(ts, plot.Tick{Value: v, Label: strconv.FormatFloat(v*100, 'g', -1, 64) + "%"})
 		}
@@ -73,11 +73,6 @@ func SaveDET(path, title string, series []DETSeries) error {
 	p.Title.Text = title
 	p.X.Label.Text = "false match rate (FMR)"
 	p.Y.Label.Text = "false non-match rate (FNMR)"
-	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
-		ax.Scale = probitScale{}
-		ax.Tick.Marker = probitTicks{}
-		ax.Min, ax.Max = detFloor, 0.6
-	}
 	p.Add(plotter.NewGrid())
 	diag, err := plotter.NewLine(plotter.XYs{{X: detFloor, Y: detFloor}, {X: 0.6, Y: 0.6}})
 	if err != nil {
@@ -104,7 +99,17 @@ func SaveDET(path, title string, series []DETSeries) error {
 		p.Add(l)
 		p.Legend.Add(s.Name, l)
 	}
-	p.Legend.Top = true
+	// Axis ranges are set after Add, which widens them to the data.
+	for _, ax := range []*plot.Axis{&p.X, &p.Y} {
+		ax.Scale = probitScale{}
+		ax.Tick.Marker = probitTicks{}
+		ax.Min, ax.Max = detFloor, 0.6
+	}
+	// A DET curve runs from top left to bottom right: the legend goes in
+	// the empty bottom-left corner, above the floor line.
+	p.Legend.Left = true
+	p.Legend.YOffs = vg.Points(40)
+	p.Legend.XOffs = vg.Points(20)
 	if err := p.Save(6*vg.Inch, 5*vg.Inch, path); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
@@ -163,10 +168,12 @@ func SaveHistogram(path, title, xlabel string, lo, hi float64, bins int, series 
 		p.Add(l)
 		p.Legend.Add(fmt.Sprintf("%s %.3g", m.Name, m.X), l)
 	}
+	// Room above the bars for the legend.
 	p.X.Min, p.X.Max = lo, hi
+	p.Y.Min, p.Y.Max = 0, math.Max(ymax, 0.01)*(1.25+0.09*float64(len(series)+len(marks)))
 	p.Legend.Top = true
 	p.Legend.Left = true
-	if err := p.Save(6*vg.Inch, 4*vg.Inch, path); err != nil {
+	if err := p.Save(7*vg.Inch, 4.5*vg.Inch, path); err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
 	return nil

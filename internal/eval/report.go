@@ -218,7 +218,9 @@ func (r *Report) checks() []Check {
 			approved = append(approved, c.ID)
 		}
 	}
-	add("no perturbed or attack video approved", boolp(len(approved) == 0), "approved: %s", listOrNone(approved))
+	if len(r.ClipsOf(SetPerturbed))+len(r.ClipsOf(SetAttack)) > 0 {
+		add("no perturbed or attack video approved", boolp(len(approved) == 0), "approved: %s", listOrNone(approved))
+	}
 	// APCER.
 	if len(r.PAD.Species) > 0 {
 		var parts []string
@@ -442,15 +444,14 @@ func (r *Report) WriteMarkdown(w io.Writer, imgDir string) error {
 				at[0.001], at[0.01], float64(m.GenuineMin), float64(m.ImpostorMax))
 		}
 		p("\n† fewer impostor pairs than 1/FMR: the threshold is set just above the highest impostor score, so the FMR is only known to be below about 3/impostors.\n\n")
-		var fails []string
+		unscored := map[string]int{}
 		for _, pr := range r.Pairs {
-			if !math.IsNaN(float64(pr.Score)) || pr.Error == "" {
-				continue
+			if math.IsNaN(float64(pr.Score)) {
+				unscored[pr.Set]++
 			}
-			fails = append(fails, pr.Set+":"+pr.A+"~"+pr.B+" ("+pr.Error+")")
 		}
-		if len(fails) > 0 {
-			p("Pairs with no score (face not enrolled): %s.\n\n", strings.Join(firstN(fails, 10), "; "))
+		for _, set := range sortedKeys(unscored) {
+			p("%s: %d pairs have no score (a face could not be enrolled or no probe was usable; see the notes and report.json) and are left out of the rates.\n\n", set, unscored[set])
 		}
 		fig("det.png", "DET curves")
 		fig("match_hist.png", "match scores, video pairs")
