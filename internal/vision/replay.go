@@ -84,10 +84,24 @@ const (
 	// is this many pixels tall (bounded by replayContextMax).
 	replayFaceNorm   = 80.0
 	replayContextMax = 400
-	// replayAngleTol: an edge is parallel to a face side within this many
-	// degrees.
-	replayAngleTol = 15.0
 )
+
+// bezelParams are the bezel detector's settings; the evaluation varies
+// them to measure the cue's sensitivity (docs/bench/antispoof.md).
+type bezelParams struct {
+	// angleTol: an edge is parallel to a face side within this many
+	// degrees.
+	angleTol float64
+	// minLen: shortest straight segment kept, in face heights.
+	minLen float64
+	// cannyLo, cannyHi: Canny hysteresis thresholds (on the blurred
+	// 8-bit grey context).
+	cannyLo, cannyHi float32
+	// context: the search region is the face box scaled by this.
+	context float64
+}
+
+var defaultBezel = bezelParams{angleTol: 15, minLen: 0.4, cannyLo: 40, cannyHi: 120, context: replayContextScale}
 
 // MeasureReplayCues measures the replay cues of face in the BGR frame img
 // (CV_8UC3, face in img's pixels). It allocates its scratch Mats per call
@@ -107,7 +121,7 @@ func MeasureReplayCues(img gocv.Mat, face Face) (ReplayCues, error) {
 	if err := measureFace(img, faceR, &c); err != nil {
 		return ReplayCues{}, err
 	}
-	measureContext(img, face, &c)
+	measureContext(img, face, defaultBezel, &c)
 	return c, nil
 }
 
@@ -398,11 +412,11 @@ func hannWindow(n int) []float32 {
 // measureContext fills Bezel, BezelSides and DarkLevel from the region
 // around the face (the face box scaled by replayContextScale), resampled so
 // that the face is replayFaceNorm pixels tall.
-func measureContext(img gocv.Mat, face Face, c *ReplayCues) {
+func measureContext(img gocv.Mat, face Face, bp bezelParams, c *ReplayCues) {
 	w, h := img.Cols(), img.Rows()
 	b := face.Box
 	cx, cy := b.X+b.W/2, b.Y+b.H/2
-	cw, ch := b.W*replayContextScale, b.H*replayContextScale
+	cw, ch := b.W*bp.context, b.H*bp.context
 	r := image.Rect(int(cx-cw/2), int(cy-ch/2), int(cx+cw/2)+1, int(cy+ch/2)+1).Intersect(image.Rect(0, 0, w, h))
 	if r.Dx() < 8 || r.Dy() < 8 {
 		return
@@ -433,11 +447,11 @@ func measureContext(img gocv.Mat, face Face, c *ReplayCues) {
 	edges := gocv.NewMat()
 	defer edges.Close()
 	gocv.GaussianBlur(gray, &gray, image.Pt(3, 3), 0, 0, gocv.BorderDefault)
-	gocv.Canny(gray, &edges, 40, 120)
+	gocv.Canny(gray, &edges, bp.cannyLo, bp.cannyHi)
 	lines := gocv.NewMat()
 	defer lines.Close()
 	faceH, faceW := b.H*s, b.W*s
-	gocv.HoughLinesPWithParams(edges, &lines, 1, math.Pi/180, 25, float32(0.4*faceH), 4)
+	gocv.HoughLinesPWithParams(edges, &lines, 1, math.Pi/180, 25, float32(bp.minLen*faceH), 4)
 
 	// Face frame in the scaled context: centre and roll from the eyes.
 	fcx, fcy := (cx-float64(r.Min.X))*s, (cy-float64(r.Min.Y))*s
@@ -448,8 +462,8 @@ func measureContext(img gocv.Mat, face Face, c *ReplayCues) {
 		return dx*cosR + dy*sinR, -dx*sinR + dy*cosR
 	}
 	hw, hh := faceW/2, faceH/2
-	reach := replayContextScale / 2 // in face sizes from the centre
-	tol := math.Sin(replayAngleTol * math.Pi / 180)
+	reach := bp.context / 2 // in face sizes from the centre
+	tol := math.Sin(bp.angleTol * math.Pi / 180)
 	var support [4]float64 // left, right, top, bottom
 	for i := 0; i < lines.Rows(); i++ {
 		l := lines.GetVeciAt(i, 0)

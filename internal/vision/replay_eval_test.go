@@ -31,7 +31,36 @@ type evalRow struct {
 	faces       int
 	score       SpoofScore
 	cues        ReplayCues
+	// sides[i] is BezelSides under bezelVariants[i].
+	sides []float64
 }
+
+// bezelVariants vary one bezel parameter at a time around the default.
+var bezelVariants = func() []struct {
+	name string
+	p    bezelParams
+} {
+	type v = struct {
+		name string
+		p    bezelParams
+	}
+	d := defaultBezel
+	out := []v{{"default (15 deg, 0.4 face, Canny 40/120, context 4)", d}}
+	add := func(name string, f func(p *bezelParams)) {
+		p := d
+		f(&p)
+		out = append(out, v{name, p})
+	}
+	add("angle 10 deg", func(p *bezelParams) { p.angleTol = 10 })
+	add("angle 20 deg", func(p *bezelParams) { p.angleTol = 20 })
+	add("min length 0.3 face", func(p *bezelParams) { p.minLen = 0.3 })
+	add("min length 0.6 face", func(p *bezelParams) { p.minLen = 0.6 })
+	add("Canny 25/75", func(p *bezelParams) { p.cannyLo, p.cannyHi = 25, 75 })
+	add("Canny 60/180", func(p *bezelParams) { p.cannyLo, p.cannyHi = 60, 180 })
+	add("context 3", func(p *bezelParams) { p.context = 3 })
+	add("context 5", func(p *bezelParams) { p.context = 5 })
+	return out
+}()
 
 // evalCue is one column of the evaluation: a name and how to read it from
 // a row as an attack score (higher = more attack-like, as used for AUC).
@@ -121,7 +150,13 @@ func TestReplayEvaluation(t *testing.T) {
 			cues, err := MeasureReplayCues(frame, f)
 			cueDur = append(cueDur, time.Since(t0))
 			require.NoError(t, err)
-			rows = append(rows, evalRow{clip: c.id, class: c.class, frame: i, faces: len(faces), score: s, cues: cues})
+			row := evalRow{clip: c.id, class: c.class, frame: i, faces: len(faces), score: s, cues: cues}
+			for _, v := range bezelVariants {
+				var vc ReplayCues
+				measureContext(frame, f, v.p, &vc)
+				row.sides = append(row.sides, vc.BezelSides)
+			}
+			rows = append(rows, row)
 		}
 		frame.Close()
 		vc.Close()
@@ -266,6 +301,42 @@ func TestReplayEvaluation(t *testing.T) {
 				}
 			}
 			fmt.Fprintf(&m, " %d/%d |", n, len(reals))
+		}
+		m.WriteString("\n")
+	}
+	// Bezel sensitivity: per variant, the share of frames with at least
+	// three framed sides, and of clips where such frames are at least a
+	// quarter of the frames.
+	m.WriteString("\nBezel sensitivity (one parameter varied at a time): frames with BezelSides >= 0.75, and clips where they are >= 25% of frames:\n\n| variant |")
+	for _, cl := range classes {
+		m.WriteString(" " + cl + " |")
+	}
+	m.WriteString("\n|---|" + strings.Repeat("---|", len(classes)) + "\n")
+	for vi, v := range bezelVariants {
+		fmt.Fprintf(&m, "| %s |", v.name)
+		for _, cl := range classes {
+			get := func(r evalRow) float64 {
+				if r.sides[vi] >= 0.75 {
+					return 1
+				}
+				return 0
+			}
+			fr := evalValues(rows, cl, get)
+			cm := evalClipMeans(rows, cl, get)
+			if len(fr) == 0 {
+				m.WriteString(" - |")
+				continue
+			}
+			nf, nc := 0.0, 0
+			for _, x := range fr {
+				nf += x
+			}
+			for _, x := range cm {
+				if x >= 0.25 {
+					nc++
+				}
+			}
+			fmt.Fprintf(&m, " %.1f%% / %d/%d |", 100*nf/float64(len(fr)), nc, len(cm))
 		}
 		m.WriteString("\n")
 	}
