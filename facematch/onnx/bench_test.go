@@ -3,7 +3,9 @@ package onnx
 import (
 	"context"
 	"path/filepath"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -38,11 +40,13 @@ func BenchmarkEmbed(b *testing.B) {
 	require.NoError(b, err)
 	defer aligned.Close()
 	b.ResetTimer()
+	start := cpuTime()
 	for i := 0; i < b.N; i++ {
 		if _, err := w.embedAligned(aligned); err != nil {
 			b.Fatal(err)
 		}
 	}
+	reportCPU(b, start)
 }
 
 // BenchmarkCompare is a full Compare of K=3 probes (image conversion,
@@ -60,11 +64,25 @@ func BenchmarkCompare(b *testing.B) {
 			_, err := m.Compare(ctx, probes, ref) // fill the cache
 			require.NoError(b, err)
 			b.ResetTimer()
+			start := cpuTime()
 			for i := 0; i < b.N; i++ {
 				if _, err := m.Compare(ctx, probes, ref); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, start)
 		})
 	}
+}
+
+// cpuTime is the process's user+system CPU time; benchmarks report it per
+// op ("cpu-ns/op") because wall time is noisy on a shared machine.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -233,6 +233,7 @@ func BenchmarkAlignFace(b *testing.B) {
 	img := gocv.NewMatWithSize(720, 1280, gocv.MatTypeCV8UC3)
 	defer img.Close()
 	lm := fmApply(ArcFace112.Points, 2.2, 0.3, 500, 200)
+	cpu := fmCPU()
 	for i := 0; i < b.N; i++ {
 		out, err := AlignFace(img, lm, ArcFace112)
 		if err != nil {
@@ -240,4 +241,5 @@ func BenchmarkAlignFace(b *testing.B) {
 		}
 		out.Close()
 	}
+	fmReportCPU(b, cpu)
 }

@@ -117,6 +117,15 @@ type Set struct {
 	Notes []string `json:"notes,omitempty"`
 }
 
+// Fusion is one fusion rule's separation on the video set.
+type Fusion struct {
+	Name        string  `json:"name"`
+	AUC         float64 `json:"auc"`
+	EER         float64 `json:"eer"`
+	GenuineMin  float64 `json:"genuine_min"`
+	ImpostorMax float64 `json:"impostor_max"`
+}
+
 // Result is the outcome of Run.
 type Result struct {
 	Model      string               `json:"model"`
@@ -126,6 +135,9 @@ type Result struct {
 	// person shown (informative: matching is expected to succeed, liveness
 	// must reject them).
 	Attacks []Pair `json:"attacks"`
+	// Fusions compares fusion rules on the video set (same selected
+	// probes, same embeddings), to justify the matcher's choice.
+	Fusions []Fusion `json:"fusions"`
 	// Elapsed is the wall time of Run.
 	Elapsed time.Duration `json:"elapsed"`
 }
@@ -192,7 +204,7 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		return nil, err
 	}
 	photoEmb := map[string][]float32{}
-	var photoNotes []string
+	photoNotes := map[string][]string{} // by set
 	for _, p := range photos {
 		b, err := os.ReadFile(p.path)
 		if err != nil {
@@ -200,7 +212,7 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		}
 		emb, err := s.EmbedReference(ctx, facematch.Reference{Key: "calib:" + p.path, Photo: b})
 		if errors.Is(err, facematch.ErrReferenceUnusable) {
-			photoNotes = append(photoNotes, fmt.Sprintf("%s/%s unusable as a reference: %v", p.set, p.name, err))
+			photoNotes[p.set] = append(photoNotes[p.set], fmt.Sprintf("%s unusable as a reference (left out of every set): %v", p.name, err))
 			continue
 		}
 		if err != nil {
@@ -208,7 +220,7 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		}
 		photoEmb[p.set+"/"+p.name] = emb
 	}
-	logf("calib: %d photos embedded, %d unusable", len(photoEmb), len(photoNotes))
+	logf("calib: %d photos embedded, %d unusable", len(photoEmb), len(photoNotes["deepface"])+len(photoNotes["goface"]))
 
 	// Clips.
 	var clips []*clipData
@@ -271,6 +283,19 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		stillEmb[c.id] = emb
 	}
 
+	fusions := []struct {
+		name string
+		f    facematch.Fusion
+		all  bool // over every face frame of the window, not the selection
+	}{
+		{"max of selected", facematch.Max, false},
+		{"mean of top 3 of selected", facematch.MeanTopK(3), false},
+		{"mean of all selected", facematch.MeanTopK(1 << 20), false},
+		{"median of selected", facematch.Median, false},
+		{"mean of top 3 of all frames", facematch.MeanTopK(3), true},
+		{"median of all frames", facematch.Median, true},
+	}
+	fusionScores := make([][2][]float64, len(fusions)) // [genuine, impostor]
 	score := func(c *clipData, wi int, ref []float32) facematch.Score {
 		sel := c.sel[wi]
 		sims := make([]float64, 0, len(sel))
@@ -281,8 +306,32 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 		}
 		return s.Score(sims)
 	}
+	recordFusions := func(c *clipData, wi int, ref []float32, genuine bool) {
+		var sel, all []float64
+		for _, i := range c.sel[wi] {
+			if e := c.embs[wi][i]; e != nil {
+				sel = append(sel, s.Similarity(e, ref))
+			}
+		}
+		for _, e := range c.embs[wi] {
+			if e != nil {
+				all = append(all, s.Similarity(e, ref))
+			}
+		}
+		k := 1
+		if genuine {
+			k = 0
+		}
+		for fi, f := range fusions {
+			in := sel
+			if f.all {
+				in = all
+			}
+			fusionScores[fi][k] = append(fusionScores[fi][k], f.f(in))
+		}
+	}
 
-	video := &Set{Name: "video", Notes: photoNotes}
+	video := &Set{Name: "video"}
 	frames := &Set{Name: "video-frames"}
 	frameScores := func(c *clipData, wi int, ref []float32, refName string, genuine bool) {
 		for i, e := range c.embs[wi] {
@@ -323,21 +372,30 @@ func Run(ctx context.Context, s Scorer, opt Options) (*Result, error) {
 				sc := score(c, wi, ref)
 				video.Pairs = append(video.Pairs, Pair{Probe: probeName, Reference: rid + " still", Genuine: same, Score: sc.Similarity, Decision: sc.Decision})
 				frameScores(c, wi, ref, rid+" still", same)
+				recordFusions(c, wi, ref, same)
 			}
 			for name, ref := range photoEmb {
 				sc := score(c, wi, ref)
 				video.Pairs = append(video.Pairs, Pair{Probe: probeName, Reference: name, Score: sc.Similarity, Decision: sc.Decision})
+				recordFusions(c, wi, ref, false)
 			}
 		}
 	}
 	sortPairs(video.Pairs)
 	sortPairs(res.Attacks)
+	for fi, f := range fusions {
+		g, im := fusionScores[fi][0], fusionScores[fi][1]
+		rep := facematch.Evaluate(g, im)
+		res.Fusions = append(res.Fusions, Fusion{Name: f.name, AUC: rep.AUC, EER: rep.EER, GenuineMin: rep.GenuineMin, ImpostorMax: rep.ImpostorMax})
+	}
 
 	deep, err := deepfaceSet(opt.DataDir, photoEmb, s)
 	if err != nil {
 		return nil, err
 	}
 	goface := gofaceSet(photos, photoEmb, s)
+	deep.Notes = append(deep.Notes, photoNotes["deepface"]...)
+	goface.Notes = append(goface.Notes, photoNotes["goface"]...)
 
 	sortPairs(frames.Pairs)
 	for _, set := range []*Set{video, frames, deep, goface} {

@@ -59,6 +59,12 @@ func (r *Result) Markdown() string {
 		}
 		b.WriteString("\n")
 	}
+	if len(r.Fusions) > 0 {
+		b.WriteString("\nFusion rules on the video set (same probes and embeddings; the gap is min genuine - max impostor):\n\n| fusion | AUC | EER | min genuine | max impostor | gap |\n|---|---:|---:|---:|---:|---:|\n")
+		for _, f := range r.Fusions {
+			fmt.Fprintf(&b, "| %s | %.4f | %s | %.3f | %.3f | %.3f |\n", f.Name, f.AUC, pct(f.EER), f.GenuineMin, f.ImpostorMax, f.GenuineMin-f.ImpostorMax)
+		}
+	}
 	if len(r.Attacks) > 0 {
 		b.WriteString("\nPresentation attacks against the still of the person shown (matching is expected to succeed; liveness must reject them):\n\n")
 		for _, p := range r.Attacks {
