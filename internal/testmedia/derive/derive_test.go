@@ -54,7 +54,7 @@ func TestPlanParamsWithinDocumentedRanges(t *testing.T) {
 	for _, it := range Plan() {
 		switch it.Perturbation {
 		case Dark:
-			assert.InDelta(t, 0.185, it.Param("gain"), 0.035+1e-9, it.File)
+			assert.InDelta(t, 0.135, it.Param("gain"), 0.025+1e-9, it.File)
 		case Rotate:
 			d := it.Param("degrees")
 			if d < 0 {
@@ -67,6 +67,26 @@ func TestPlanParamsWithinDocumentedRanges(t *testing.T) {
 			assert.True(t, it.Param("face_px") >= 22 && it.Param("face_px") <= 28, it.File)
 		}
 	}
+}
+
+func TestGlarePatchFadesOut(t *testing.T) {
+	t.Parallel()
+	img := glarePatch(101, 71)
+	centre := img.NRGBAAt(50, 35).A
+	assert.Equal(t, uint8(255), centre, "the core is opaque")
+	for _, p := range [][2]int{{0, 0}, {100, 0}, {0, 70}, {100, 70}, {0, 35}, {50, 0}} {
+		assert.LessOrEqual(t, img.NRGBAAt(p[0], p[1]).A, uint8(8), "border pixel %v must be (almost) transparent", p)
+	}
+	opaque := 0
+	for y := range 71 {
+		for x := range 101 {
+			if img.NRGBAAt(x, y).A >= 230 {
+				opaque++
+			}
+		}
+	}
+	share := float64(opaque) / (101 * 71)
+	assert.InDelta(t, 0.28, share, 0.08, "near-opaque share of the patch")
 }
 
 func TestLabelLineRoundTrip(t *testing.T) {

@@ -53,6 +53,14 @@ const (
 // file name). Changing it changes the whole set.
 const BaseSeed uint64 = 0x686f7669796174 // "hoviyat"
 
+// renderVersion is recorded with every item ("rv" parameter). Bump a
+// perturbation's version when its rendering of the same parameters
+// changes, so that outputs made by an older generator count as stale.
+var renderVersion = map[Perturbation]float64{
+	Dark: 2, Blur: 2, Downscale: 2, Far: 2, Rotate: 2, Shake: 2,
+	Glare: 3, SecondFace: 2, PhotoReplay: 2, ScreenReplay: 2,
+}
+
 // MaxDuration caps every derived video, in seconds.
 const MaxDuration = 5.0
 
@@ -227,7 +235,7 @@ func Plan() []Item {
 			it.File = name + ".mp4"
 			it.Seed = seedOf(it.File)
 			r := rand.New(rand.NewPCG(it.Seed, BaseSeed))
-			it.Params = params(s.p, i, r)
+			it.Params = append(params(s.p, i, r), Param{"rv", renderVersion[s.p]})
 			items = append(items, it)
 		}
 	}
@@ -243,8 +251,9 @@ func params(p Perturbation, i int, r *rand.Rand) []Param {
 	}
 	switch p {
 	case Dark:
-		// Luminance scaled to 15–22%: a face around 25–35 of 255.
-		return []Param{{"gain", uniform(r, 0.15, 0.22)}, {"noise", 8}}
+		// Luminance above black scaled to 11–16%: a bright face (~200)
+		// ends near 30 of 255, a darker one near 20.
+		return []Param{{"gain", uniform(r, 0.11, 0.16)}, {"noise", 8}}
 	case Blur:
 		// Sigma 3–4% of the face width.
 		return []Param{{"sigma_face", uniform(r, 0.03, 0.04)}}
@@ -263,9 +272,9 @@ func params(p Perturbation, i int, r *rand.Rand) []Param {
 		return []Param{{"window", 0.8}, {"amp", uniform(r, 0.7, 0.95)},
 			{"phase", uniform(r, 0, 2*math.Pi)}}
 	case Glare:
-		// Patch 45–55% of the face width; where: 0 forehead, 1 left cheek,
-		// 2 right cheek.
-		return []Param{{"size_face", uniform(r, 0.45, 0.55)}, {"where", float64(i % 3)}}
+		// Patch 55–65% of the face width (its saturated core ~6–8% of the
+		// face box); where: 0 forehead, 1 left cheek, 2 right cheek.
+		return []Param{{"size_face", uniform(r, 0.55, 0.65)}, {"where", float64(i % 3)}}
 	case SecondFace:
 		// Second face height relative to the first.
 		return []Param{{"rel_size", uniform(r, 0.7, 0.9)}}

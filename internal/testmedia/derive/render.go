@@ -362,7 +362,7 @@ func ffmpegArgs(data, work string, clips map[string]Clip, it Item, in input) ([]
 
 	case Glare:
 		pw := it.Param("size_face") * fw
-		ph := pw * 0.65
+		ph := pw * 0.7
 		cx, cy := fc.cx*W, fc.cy*H
 		switch int(it.Param("where")) {
 		case 0: // forehead
@@ -488,16 +488,18 @@ func ffmpegArgs(data, work string, clips map[string]Clip, it Item, in input) ([]
 // photoFPS is the frame rate of photo replays.
 const photoFPS = 25
 
-// glarePatch is a warm-white elliptical highlight whose core is opaque, so
-// the face pixels under it saturate, fading out with a Gaussian edge.
+// glarePatch is a warm-white elliptical highlight whose core (about the
+// inner third of the ellipse's area) is opaque, so the face pixels under
+// it saturate; it fades out smoothly to nothing at the ellipse's edge.
 func glarePatch(w, h int) *image.NRGBA {
+	const c, k = 2.5, 2.81 // opaque for e <= ~0.36, 0 at e = 1
+	edge := math.Exp(-c)
 	img := image.NewNRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
 			dx := (float64(x) + 0.5 - float64(w)/2) / (float64(w) / 2)
 			dy := (float64(y) + 0.5 - float64(h)/2) / (float64(h) / 2)
-			a := 1.6 * math.Exp(-2.2*(dx*dx+dy*dy))
-			a = math.Min(1, a)
+			a := math.Max(0, math.Min(1, k*(math.Exp(-c*(dx*dx+dy*dy))-edge)))
 			img.SetNRGBA(x, y, color.NRGBA{255, 252, 245, uint8(math.Round(a * 255))})
 		}
 	}
