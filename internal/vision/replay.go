@@ -69,6 +69,27 @@ type ReplayCues struct {
 	Specular float64 `json:"specular"`
 }
 
+// Suggested operating points, measured in docs/bench/antispoof.md on 15
+// genuine clips, 2 real replay attacks and 60 synthetic replays. They are
+// provisional: far too few attacks to fix an operating point; re-measure
+// with replay_eval_test.go when more media arrive.
+const (
+	// SpoofRealThreshold: a clip whose mean SpoofScore.Real over its best
+	// 3-5 frames is below this is a suspected spoof (all genuine clips were
+	// at 0.62 or above, both real attacks at 0.19 or below).
+	SpoofRealThreshold = 0.5
+	// SpoofRealReview: means from SpoofRealThreshold up to this go to
+	// review rather than pass.
+	SpoofRealReview = 0.7
+	// BezelFramedSides: a frame is framed (three or four sides of the face
+	// bordered by straight edges) when ReplayCues.BezelSides >= this.
+	BezelFramedSides = 0.75
+	// BezelFramedShare: a clip is a suspected spoof when at least this
+	// share of its measured frames is framed (genuine clips: at most 12%;
+	// real attacks: 67% and 100%).
+	BezelFramedShare = 0.25
+)
+
 // Parameters of the replay cues.
 const (
 	// replayFaceSize is the side of the square face patch analysed for

@@ -238,3 +238,33 @@ func sortFloat(v []float64) {
 		}
 	}
 }
+
+// TestReplayCuesConcurrent checks the documented concurrency: several
+// goroutines measuring the same read-only frame get the sequential result.
+func TestReplayCuesConcurrent(t *testing.T) {
+	d := asNewDetector(t)
+	img, face := asStill(t, d, "SilentFace_F2_screen_attack.jpg")
+	defer img.Close()
+	want, err := MeasureReplayCues(img, face)
+	require.NoError(t, err)
+	const workers = 4
+	errs := make(chan error, workers)
+	got := make(chan ReplayCues, workers)
+	for i := 0; i < workers; i++ {
+		go func() {
+			var c ReplayCues
+			var err error
+			for j := 0; j < 5; j++ {
+				if c, err = MeasureReplayCues(img, face); err != nil {
+					break
+				}
+			}
+			errs <- err
+			got <- c
+		}()
+	}
+	for i := 0; i < workers; i++ {
+		require.NoError(t, <-errs)
+		assert.Equal(t, want, <-got)
+	}
+}
