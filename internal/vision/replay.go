@@ -179,8 +179,9 @@ func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
 	}
 
 	// Colour and luma statistics.
-	luma := make([]float32, n*n)
-	chroma := make([]float32, n*n)
+	sc := scratchPool.Get().(*replayScratch)
+	defer scratchPool.Put(sc)
+	luma, chroma := sc.luma, sc.chroma
 	var hist [256]int
 	var satSum float64
 	spec := 0
@@ -206,16 +207,17 @@ func measureFace(img gocv.Mat, r image.Rectangle, c *ReplayCues) error {
 	c.Specular = float64(spec) / float64(n*n)
 
 	var err2 error
-	if c.Moire, c.Detail, err2 = patchSpectrum(luma, n); err2 != nil {
+	if c.Moire, c.Detail, err2 = patchSpectrum(luma, sc); err2 != nil {
 		return err2
 	}
-	c.MoireChroma, _, err2 = patchSpectrum(chroma, n)
+	c.MoireChroma, _, err2 = patchSpectrum(chroma, sc)
 	return err2
 }
 
-// patchSpectrum returns the spectral cues of an n x n patch (modified in
-// place: mean removed and Hann-windowed).
-func patchSpectrum(v []float32, n int) (moire, detail float64, err error) {
+// patchSpectrum returns the spectral cues of a replayFaceSize-square patch
+// (modified in place: mean removed and Hann-windowed).
+func patchSpectrum(v []float32, sc *replayScratch) (moire, detail float64, err error) {
+	const n = replayFaceSize
 	var mean float64
 	for _, x := range v {
 		mean += float64(x)
@@ -239,62 +241,117 @@ func patchSpectrum(v []float32, n int) (moire, detail float64, err error) {
 	if err != nil || len(cplx) < 2*n*n {
 		return 0, 0, fmt.Errorf("vision: replay cues: DFT output: %v", err)
 	}
-	moire, detail = spectralCues(cplx, n)
+	moire, detail = spectralCues(cplx, sc)
 	return moire, detail, nil
 }
 
-// spectralCues returns the peak share (Moire) and the high-frequency share
-// (Detail) of an n x n complex spectrum (interleaved re, im; DC at 0,0).
-func spectralCues(cplx []float32, n int) (moire, detail float64) {
-	half := n / 2
-	power := make([]float64, n*n)
-	ring := make([]int, n*n) // integer radius in bins, -1 outside the band
-	rings := make([][]float64, half+1)
-	lo := n / 16 // 12 cycles per patch for n=192: below this, face shape
-	// The spectrum of a real image is Hermitian (P(-f) = P(f)): rings and
-	// peaks are measured on the half plane fy >= 0 (rows 0..n/2), which
-	// holds every frequency at least once. The full power array is still
-	// filled for the neighbourhood tests.
-	for y := 0; y < n; y++ {
-		fy := y
-		if fy > half {
-			fy -= n
+// spectralGeom is the ring layout of the replayFaceSize spectrum, the same
+// for every call: ring[i] is bin i's integer radius (-1 outside the band)
+// and ringBins[start[r]:start[r+1]] lists the half-plane bins of ring r.
+type spectralGeom struct {
+	ring     []int
+	ringBins []int
+	start    []int
+}
+
+var (
+	geomOnce sync.Once
+	geom     spectralGeom
+)
+
+func replayGeom() *spectralGeom {
+	geomOnce.Do(func() {
+		const n = replayFaceSize
+		half, lo := n/2, n/16 // below 12 cycles per patch: face shape
+		g := spectralGeom{ring: make([]int, n*n), start: make([]int, half+2)}
+		lists := make([][]int, half+1)
+		for y := 0; y < n; y++ {
+			fy := y
+			if fy > half {
+				fy -= n
+			}
+			for x := 0; x < n; x++ {
+				fx := x
+				if fx > half {
+					fx -= n
+				}
+				i := y*n + x
+				r := int(math.Round(math.Hypot(float64(fx), float64(fy))))
+				if r < lo || r > half {
+					g.ring[i] = -1
+					continue
+				}
+				g.ring[i] = r
+				// The spectrum of a real image is Hermitian (P(-f) =
+				// P(f)): the half plane fy >= 0 holds every frequency.
+				if fy >= 0 {
+					lists[r] = append(lists[r], i)
+				}
+			}
 		}
-		for x := 0; x < n; x++ {
-			fx := x
-			if fx > half {
-				fx -= n
-			}
-			i := y*n + x
-			re, im := float64(cplx[2*i]), float64(cplx[2*i+1])
-			power[i] = re*re + im*im
-			r := int(math.Round(math.Hypot(float64(fx), float64(fy))))
-			if r < lo || r > half {
-				ring[i] = -1
-				continue
-			}
-			ring[i] = r
-			if fy >= 0 {
-				rings[r] = append(rings[r], power[i])
-			}
+		for r := 0; r <= half; r++ {
+			g.start[r] = len(g.ringBins)
+			g.ringBins = append(g.ringBins, lists[r]...)
 		}
+		g.start[half+1] = len(g.ringBins)
+		geom = g
+	})
+	return &geom
+}
+
+// replayScratch holds the per-call buffers of the spectral cues; pooled
+// so that measuring a frame allocates little.
+type replayScratch struct {
+	luma, chroma []float32
+	power, vals  []float64
+}
+
+var scratchPool = sync.Pool{New: func() any {
+	const n = replayFaceSize
+	return &replayScratch{
+		luma: make([]float32, n*n), chroma: make([]float32, n*n),
+		power: make([]float64, n*n), vals: make([]float64, 0, n*n),
 	}
-	med := make([]float64, half+1)
-	for r := lo; r <= half; r++ {
-		med[r] = median(rings[r])
+}}
+
+// spectralCues returns the peak share (Moire) and the high-frequency share
+// (Detail) of the replayFaceSize-square complex spectrum cplx
+// (interleaved re, im; DC at 0,0). Peaks and band energy are measured on
+// the half plane rows 0..n/2 (Hermitian symmetry); the full power array is
+// filled for the neighbourhood tests.
+func spectralCues(cplx []float32, sc *replayScratch) (moire, detail float64) {
+	const n = replayFaceSize
+	half := n / 2
+	g := replayGeom()
+	power := sc.power
+	for i := range power {
+		re, im := float64(cplx[2*i]), float64(cplx[2*i+1])
+		power[i] = re*re + im*im
+	}
+	var med [replayFaceSize/2 + 1]float64
+	for r := 0; r <= half; r++ {
+		bins := g.ringBins[g.start[r]:g.start[r+1]]
+		if len(bins) == 0 {
+			continue
+		}
+		vals := sc.vals[:0]
+		for _, i := range bins {
+			vals = append(vals, power[i])
+		}
+		med[r] = median(vals)
 	}
 	var band, peaks, high, mid float64
-	hiEdge := float64(n) / 4 // 0.25 cycles/pixel
+	hiEdge := half / 2 // 0.25 cycles/pixel
 	for y := 0; y <= half; y++ {
 		for x := 0; x < n; x++ {
 			i := y*n + x
-			r := ring[i]
+			r := g.ring[i]
 			if r < 0 {
 				continue
 			}
 			p := power[i]
 			band += p
-			if float64(r) >= hiEdge {
+			if r >= hiEdge {
 				high += p
 			} else {
 				mid += p
@@ -302,7 +359,7 @@ func spectralCues(cplx []float32, n int) (moire, detail float64) {
 			if med[r] <= 0 || p < replayPeakRatio*med[r] {
 				continue
 			}
-			if e, ok := spectralPeak(power, ring, n, x, y); ok {
+			if e, ok := spectralPeak(power, g.ring, n, x, y); ok {
 				peaks += e
 			}
 		}
