@@ -426,23 +426,55 @@ func (m *Matcher) reference(ctx context.Context, w *worker, ref facematch.Refere
 	return emb, nil
 }
 
-// embedProbe converts the probe's crop and embeds it. Landmarks are in
-// the image's own coordinates (relative to Bounds().Min for a SubImage).
+// embedProbe converts the part of the probe's image that the alignment
+// uses and embeds it. Landmarks are in the image's own coordinates
+// (relative to Bounds().Min for a SubImage).
 func embedProbe(w *worker, p facematch.Probe) ([]float32, error) {
-	mat, err := vision.ImageToMat(p.Image)
+	img := p.Image
+	if r, ok := alignedSource(p.Landmarks, w.tpl, img.Bounds()); ok {
+		if s, ok := img.(interface {
+			SubImage(image.Rectangle) image.Image
+		}); ok {
+			img = s.SubImage(r)
+		}
+	}
+	mat, err := vision.ImageToMat(img)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: probe image: %w", err)
 	}
 	defer mat.Close()
-	min := p.Image.Bounds().Min
+	min := img.Bounds().Min
 	lm := p.Landmarks
-	if min != (image.Point{}) {
-		for i := range lm {
-			lm[i].X -= float64(min.X)
-			lm[i].Y -= float64(min.Y)
-		}
+	for i := range lm {
+		lm[i].X -= float64(min.X)
+		lm[i].Y -= float64(min.Y)
 	}
 	return w.embedFace(mat, lm)
+}
+
+// alignedSource returns the rectangle of the image (within bounds) that
+// the alignment onto t samples, with a small margin for interpolation, so
+// that only that part is converted; ok is false when it is the whole
+// image or degenerate.
+func alignedSource(lm [5]facematch.Point, t vision.Template, bounds image.Rectangle) (image.Rectangle, bool) {
+	a, b, tx, ty := vision.SimilarityTransform(lm, t.Points)
+	d := a*a + b*b
+	if d < 1e-12 {
+		return bounds, false
+	}
+	s := float64(t.Size)
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range [4][2]float64{{0, 0}, {s, 0}, {0, s}, {s, s}} {
+		u, v := c[0]-tx, c[1]-ty
+		x := (a*u + b*v) / d
+		y := (-b*u + a*v) / d
+		x0, y0, x1, y1 = math.Min(x0, x), math.Min(y0, y), math.Max(x1, x), math.Max(y1, y)
+	}
+	r := image.Rect(int(math.Floor(x0))-2, int(math.Floor(y0))-2, int(math.Ceil(x1))+2, int(math.Ceil(y1))+2).Intersect(bounds)
+	if r.Empty() || r == bounds {
+		return bounds, false
+	}
+	return r, true
 }
 
 // warmUp runs one embedding on a blank crop so that a Spec that does not

@@ -549,3 +549,46 @@ func TestPickMainFace(t *testing.T) {
 	_, err := pickMainFace([]vision.Face{turned}, 800, 600, rules)
 	assert.ErrorContains(t, err, "turned")
 }
+
+// Only the part of a probe image the alignment samples is converted; the
+// aligned crop is the same as from the whole image.
+func TestAlignedSourceCrop(t *testing.T) {
+	matLeakCheck(t)
+	f := newFixture(t, Config{Workers: 1})
+	img, err := vision.DecodeImage(f.photo(t, "deepface/img2.jpg")) // 1536x1152
+	require.NoError(t, err)
+	defer img.Close()
+	p := faceProbe(t, f.det, img)
+	r, ok := alignedSource(p.Landmarks, vision.ArcFace112, p.Image.Bounds())
+	require.True(t, ok)
+	assert.Less(t, r.Dx()*r.Dy(), p.Image.Bounds().Dx()*p.Image.Bounds().Dy()/4, "crop %v", r)
+
+	whole, err := vision.AlignFace(img, p.Landmarks, vision.ArcFace112)
+	require.NoError(t, err)
+	defer whole.Close()
+	sub, err := vision.ImageToMat(p.Image.(*image.RGBA).SubImage(r))
+	require.NoError(t, err)
+	defer sub.Close()
+	lm := p.Landmarks
+	for i := range lm {
+		lm[i].X -= float64(r.Min.X)
+		lm[i].Y -= float64(r.Min.Y)
+	}
+	cropped, err := vision.AlignFace(sub, lm, vision.ArcFace112)
+	require.NoError(t, err)
+	defer cropped.Close()
+	a, err := whole.DataPtrUint8()
+	require.NoError(t, err)
+	b, err := cropped.DataPtrUint8()
+	require.NoError(t, err)
+	require.Equal(t, len(a), len(b))
+	worst := 0
+	for i := range a {
+		worst = max(worst, int(a[i])-int(b[i]), int(b[i])-int(a[i]))
+	}
+	assert.LessOrEqual(t, worst, 2, "aligned crops differ")
+
+	// Landmarks covering the whole image: no crop.
+	_, ok = alignedSource(vision.ArcFace112.Points, vision.ArcFace112, image.Rect(0, 0, 112, 112))
+	assert.False(t, ok)
+}
