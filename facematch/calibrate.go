@@ -233,7 +233,8 @@ func Sensitivity(genuine, impostor []float64, thr, delta float64) [3]ROCPoint {
 	return out
 }
 
-// Thresholds are a matcher's calibrated decision thresholds.
+// Thresholds are a matcher's calibrated decision thresholds. A plain
+// value: safe for concurrent use.
 type Thresholds struct {
 	// Match is the operating threshold: a similarity at or above it is a
 	// Match.

@@ -3,7 +3,8 @@ package facematch
 import "math"
 
 // Fusion turns the similarities of several probes with one reference
-// into one score. Implementations must not modify their argument.
+// into one score. Implementations must not modify their argument and must
+// be safe for concurrent use (the ones here are pure).
 type Fusion func(similarities []float64) float64
 
 // MeanTopK returns a Fusion averaging the k highest similarities (all of

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoviyat/hoviyat/facematch"
+	"github.com/hoviyat/hoviyat/facematch/onnx/calib"
 	"github.com/hoviyat/hoviyat/internal/vision"
 )
 
@@ -166,3 +167,6 @@ func TestCompareWithModels(t *testing.T) {
 	_, err = m.Compare(ctx, []facematch.Probe{probeFromPhoto(t, det, photo("img20.jpg"))}, ref("img21.jpg"))
 	assert.ErrorIs(t, err, ErrClosed)
 }
+
+// The dlib matcher can be calibrated with the same harness.
+var _ calib.Scorer = (*Matcher)(nil)

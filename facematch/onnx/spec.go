@@ -17,7 +17,8 @@ const (
 	BGR ColorOrder = "bgr"
 )
 
-// Spec describes an ArcFace-family embedding model's input and output:
+// Spec describes an ArcFace-family embedding model's input and output (a
+// plain value, copied by New):
 // everything the Matcher needs to feed it correctly. Two models with the
 // same architecture but different training pipelines differ here, and a
 // wrong Spec silently ruins accuracy, so take it from the model's source.

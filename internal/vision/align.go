@@ -12,7 +12,8 @@ import (
 )
 
 // Template is a 5-point landmark layout of an aligned face crop of
-// Size x Size pixels, in the ArcFace landmark order.
+// Size x Size pixels, in the ArcFace landmark order. It is a plain value,
+// safe to share.
 type Template struct {
 	Points [5]facematch.Point
 	Size   int

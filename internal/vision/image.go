@@ -27,6 +27,7 @@ type ImageError struct {
 	Err error
 }
 
+// Error describes the failure.
 func (e *ImageError) Error() string {
 	s := "vision: image cannot be decoded: " + e.Msg
 	if e.Err != nil {

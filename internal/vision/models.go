@@ -37,6 +37,7 @@ type ModelError struct {
 	Err  error  // underlying cause, if any
 }
 
+// Error names the file, the directory and what to do.
 func (e *ModelError) Error() string {
 	var s string
 	if e.Dir == "" {

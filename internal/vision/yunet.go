@@ -15,6 +15,7 @@ import (
 )
 
 // Face is one detected face, in the pixels of the image given to Detect.
+// It is a plain value.
 type Face struct {
 	// Box is the face box. It may extend past the image border when the
 	// face is partly out of frame.
@@ -26,8 +27,8 @@ type Face struct {
 	Score float64
 }
 
-// FaceDetectorConfig configures NewFaceDetector. Zero values mean the
-// documented defaults.
+// FaceDetectorConfig configures NewFaceDetector (copied; zero values mean
+// the documented defaults).
 type FaceDetectorConfig struct {
 	// ModelPath is the YuNet ONNX file; default ModelPath(ModelsDir(), YuNetFile).
 	ModelPath string

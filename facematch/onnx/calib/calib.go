@@ -50,7 +50,8 @@ import (
 
 // Scorer is what calib needs from a matcher: embeddings of references and
 // probes, the matcher's own probe selection and its fusion into a Score.
-// *onnx.Matcher implements it.
+// It must be safe for concurrent use (Run loads clips in parallel).
+// *onnx.Matcher and *dlib.Matcher implement it.
 type Scorer interface {
 	EmbedReference(ctx context.Context, ref facematch.Reference) ([]float32, error)
 	EmbedProbes(ctx context.Context, probes []facematch.Probe) ([][]float32, error)
@@ -126,7 +127,7 @@ type Fusion struct {
 	ImpostorMax float64 `json:"impostor_max"`
 }
 
-// Result is the outcome of Run.
+// Result is the outcome of Run (plain data; Markdown renders it).
 type Result struct {
 	Model      string               `json:"model"`
 	Thresholds facematch.Thresholds `json:"thresholds"`

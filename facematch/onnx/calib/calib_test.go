@@ -15,6 +15,8 @@ import (
 	"github.com/hoviyat/hoviyat/facematch/onnx/calib"
 )
 
+var _ calib.Scorer = (*onnx.Matcher)(nil)
+
 func envDir(t *testing.T, env string) string {
 	t.Helper()
 	d := os.Getenv(env)
