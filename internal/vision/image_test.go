@@ -3,6 +3,7 @@ package vision
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"hash/crc32"
 	"image"
 	"image/color"
@@ -358,6 +359,33 @@ func FuzzExifOrientation(f *testing.F) {
 		}
 		if len(data) >= 8 {
 			_ = tiffOrientation(data)
+		}
+	})
+}
+
+// FuzzDecodeImage feeds arbitrary bytes (registry photos come from outside)
+// through DecodeImage: an error or an upright 8-bit BGR image, never a
+// crash.
+func FuzzDecodeImage(f *testing.F) {
+	small := image.NewRGBA(image.Rect(0, 0, 8, 6))
+	small.Pix[0] = 200
+	var pngBuf bytes.Buffer
+	require.NoError(f, png.Encode(&pngBuf, small))
+	f.Add(fmJPEGWithOrientation(f, small, 6, binary.BigEndian))
+	f.Add(pngBuf.Bytes())
+	f.Add(fmPNGWithOrientation(f, small, 7))
+	f.Add([]byte("<html></html>"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := DecodeImage(data)
+		if err != nil {
+			if !errors.Is(err, ErrImageUndecodable) {
+				t.Fatalf("untyped error %v", err)
+			}
+			return
+		}
+		defer m.Close()
+		if m.Empty() || m.Type() != gocv.MatTypeCV8UC3 {
+			t.Fatalf("decoded to an empty or non-BGR Mat (type %v)", m.Type())
 		}
 	})
 }
