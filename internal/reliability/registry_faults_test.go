@@ -125,18 +125,24 @@ func TestRegistryFaultsDoNotConsumeAttempts(t *testing.T) {
 	civil := func() *registrytest.Server { return r.civil }
 	mobile := func() *registrytest.Server { return r.mobile }
 	status := func(n, code int) func(*registrytest.Server) {
-		return func(s *registrytest.Server) { s.Inject(n, registrytest.Fault{Kind: registrytest.FaultStatus, Status: code}) }
+		return func(s *registrytest.Server) {
+			s.Inject(n, registrytest.Fault{Kind: registrytest.FaultStatus, Status: code})
+		}
 	}
 	faults := []fault{
 		{"5xx burst longer than the retries", civil, status(regMaxAttempts, 503), 0, registry.DepCivilRegistry, registry.KindStatus},
 		{"5xx burst the retries absorb", civil, status(regMaxAttempts-1, 502), 0, registry.DepCivilRegistry, ""},
 		{"malformed JSON", civil, func(s *registrytest.Server) { s.Inject(1, registrytest.Fault{Kind: registrytest.FaultMalformed}) },
 			0, registry.DepCivilRegistry, registry.KindMalformed},
-		{"connection resets", civil, func(s *registrytest.Server) { s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultReset}) },
+		{"connection resets", civil, func(s *registrytest.Server) {
+			s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultReset})
+		},
 			0, registry.DepCivilRegistry, registry.KindNetwork},
 		{"one reset the retries absorb", civil, func(s *registrytest.Server) { s.Inject(1, registrytest.Fault{Kind: registrytest.FaultReset}) },
 			0, registry.DepCivilRegistry, ""},
-		{"hanging server", civil, func(s *registrytest.Server) { s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultHang}) },
+		{"hanging server", civil, func(s *registrytest.Server) {
+			s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultHang})
+		},
 			0, registry.DepCivilRegistry, registry.KindTimeout},
 		{"slower than the timeout", civil, func(s *registrytest.Server) { s.SetLatency(2 * regTimeout) },
 			0, registry.DepCivilRegistry, registry.KindTimeout},
@@ -147,7 +153,9 @@ func TestRegistryFaultsDoNotConsumeAttempts(t *testing.T) {
 		{"mobile ownership 5xx", mobile, status(regMaxAttempts, 500), 0, registry.DepMobileOwnership, registry.KindStatus},
 		{"mobile ownership malformed", mobile, func(s *registrytest.Server) { s.Inject(1, registrytest.Fault{Kind: registrytest.FaultMalformed}) },
 			0, registry.DepMobileOwnership, registry.KindMalformed},
-		{"mobile ownership resets", mobile, func(s *registrytest.Server) { s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultReset}) },
+		{"mobile ownership resets", mobile, func(s *registrytest.Server) {
+			s.Inject(regMaxAttempts, registrytest.Fault{Kind: registrytest.FaultReset})
+		},
 			0, registry.DepMobileOwnership, registry.KindNetwork},
 	}
 	for _, f := range faults {
