@@ -211,20 +211,48 @@ func vaultKeys(o Options, log *slog.Logger) (*vault.KeyRing, error) {
 	path := filepath.Join(o.DataDir, "vault-dev.key")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		key := make([]byte, 32)
-		if _, err := io.ReadFull(rand.Reader, key); err != nil {
-			return nil, err
-		}
-		b = []byte("dev:" + base64.StdEncoding.EncodeToString(key) + "\n")
-		if err := os.WriteFile(path, b, 0o600); err != nil {
-			return nil, fmt.Errorf("brokerage: writing the dev vault key: %w", err)
-		}
-	} else if err != nil {
-		return nil, fmt.Errorf("brokerage: reading the dev vault key: %w", err)
+		b, err = createDevKey(path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("brokerage: dev vault key: %w", err)
 	}
 	log.Warn("DEV VAULT KEY: evidence is encrypted with a generated key stored next to it; set -vault-keys (HOVIYAT_VAULT_KEYS) in production",
 		"key_file", path)
 	return vault.ParseKeyRing(strings.TrimSpace(string(b)))
+}
+
+// createDevKey writes a new random key ring to path unless another
+// process (a second replica sharing the data directory) got there first,
+// in which case it returns that one: the key is written to a temporary
+// file and linked into place, which fails if path exists.
+func createDevKey(path string) ([]byte, error) {
+	key := make([]byte, 32)
+	if _, err := io.ReadFull(rand.Reader, key); err != nil {
+		return nil, err
+	}
+	b := []byte("dev:" + base64.StdEncoding.EncodeToString(key) + "\n")
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".vault-dev.key-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(b); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Sync(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.Link(tmp.Name(), path); errors.Is(err, fs.ErrExist) {
+		return os.ReadFile(path)
+	} else if err != nil {
+		return nil, err
+	}
+	return b, nil
 }
 
 // loadDemo loads the built-in demo people. Their photos are paths under

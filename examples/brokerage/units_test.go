@@ -6,9 +6,11 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 	"unicode"
@@ -292,4 +294,43 @@ func TestLooksLikeMedia(t *testing.T) {
 	assert.False(t, looksLikeMedia([]byte("RIFF\x00\x00\x00\x00WAVE")))
 	assert.False(t, looksLikeMedia([]byte("ftyp")))
 	assert.False(t, looksLikeMedia(nil))
+}
+
+// Two replicas starting at once on one data directory must agree on the
+// dev key, or one of them would encrypt evidence nobody can read.
+func TestDevVaultKeyCreatedOnce(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 8
+	rings := make(chan string, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			r, err := vaultKeys(Options{DataDir: dir}, slog.New(slog.DiscardHandler))
+			if err != nil {
+				rings <- "error: " + err.Error()
+				return
+			}
+			fp, err := r.Fingerprint("dev")
+			if err != nil {
+				rings <- "error: " + err.Error()
+				return
+			}
+			rings <- fp
+		}()
+	}
+	first := <-rings
+	require.NotContains(t, first, "error")
+	for i := 1; i < n; i++ {
+		assert.Equal(t, first, <-rings)
+	}
+	entries, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Len(t, entries, 1, "no temporary files left")
+	fi, err := os.Stat(filepath.Join(dir, "vault-dev.key"))
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
+
+	r, err := vaultKeys(Options{VaultKeys: "k1:" + strings.Repeat("A", 43) + "="}, slog.New(slog.DiscardHandler))
+	require.NoError(t, err)
+	assert.Equal(t, "k1", r.Active())
 }
