@@ -1,0 +1,182 @@
+package liveness
+
+import (
+	"math"
+
+	"github.com/hoviyat/hoviyat/facematch"
+)
+
+// Shift is a global translation between two frames in thumbnail pixels,
+// with the matching error it was found at.
+type Shift struct {
+	DX, DY float64
+	// Err is the mean absolute grey difference at the best shift (0-255);
+	// OK is false when too few background pixels were comparable.
+	Err float64
+	OK  bool
+}
+
+// globalShift estimates the translation of the scene from thumbnail a to
+// thumbnail b (both w x h grey), ignoring the pixels inside the face boxes
+// (faceA, faceB, in thumbnail pixels, widened by half) so that a person
+// moving in front of a still camera is not read as camera motion. It
+// searches integer shifts coarse-to-fine (half resolution over ±maxShift,
+// then ±2 at full resolution) by mean absolute difference and refines to
+// sub-pixel with a parabola.
+func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift int) Shift {
+	if len(a) < w*h || len(b) < w*h || w < 16 || h < 16 {
+		return Shift{}
+	}
+	mask := make([]bool, w*h) // true = usable background
+	for i := range mask {
+		mask[i] = true
+	}
+	for _, f := range []facematch.Rect{faceA, faceB} {
+		if f.W <= 0 || f.H <= 0 {
+			continue
+		}
+		x0 := int(math.Floor(f.X - f.W/4))
+		x1 := int(math.Ceil(f.X + f.W*5/4))
+		y0 := int(math.Floor(f.Y - f.H/4))
+		y1 := int(math.Ceil(f.Y + f.H*5/4))
+		for y := max(0, y0); y < min(h, y1); y++ {
+			for x := max(0, x0); x < min(w, x1); x++ {
+				mask[y*w+x] = false
+			}
+		}
+	}
+	// Half resolution search.
+	hw, hh := w/2, h/2
+	ha, hb, hm := halve(a, w, h), halve(b, w, h), halveMask(mask, w, h)
+	r := max(1, maxShift/2)
+	bx, by, _, ok := bestShift(ha, hb, hm, hw, hh, -r, r, -r, r)
+	if !ok {
+		return Shift{}
+	}
+	cx, cy := 2*bx, 2*by
+	fx, fy, e, ok := bestShift(a, b, mask, w, h, cx-2, cx+2, cy-2, cy+2)
+	if !ok {
+		return Shift{}
+	}
+	// Sub-pixel refinement along each axis.
+	sub := func(dx, dy int) float64 {
+		_, _, v, ok := bestShift(a, b, mask, w, h, fx+dx, fx+dx, fy+dy, fy+dy)
+		if !ok {
+			return math.NaN()
+		}
+		return v
+	}
+	px := parabola(sub(-1, 0), e, sub(1, 0))
+	py := parabola(sub(0, -1), e, sub(0, 1))
+	return Shift{DX: float64(fx) + px, DY: float64(fy) + py, Err: e, OK: true}
+}
+
+// parabola returns the offset in [-0.5,0.5] of the minimum of a parabola
+// through (-1,l), (0,c), (1,r).
+func parabola(l, c, r float64) float64 {
+	if math.IsNaN(l) || math.IsNaN(r) {
+		return 0
+	}
+	den := l - 2*c + r
+	if den <= 1e-9 {
+		return 0
+	}
+	return math.Max(-0.5, math.Min(0.5, (l-r)/(2*den)))
+}
+
+// bestShift returns the shift (dx,dy) in the given ranges minimising the
+// mean absolute difference between a(x,y) and b(x+dx,y+dy) over usable
+// pixels; it needs at least a quarter of the image comparable.
+func bestShift(a, b []byte, mask []bool, w, h, x0, x1, y0, y1 int) (int, int, float64, bool) {
+	best, bx, by := math.Inf(1), 0, 0
+	found := false
+	for dy := y0; dy <= y1; dy++ {
+		for dx := x0; dx <= x1; dx++ {
+			var sum, n int
+			for y := max(0, -dy); y < min(h, h-dy); y++ {
+				row := y * w
+				rowb := (y + dy) * w
+				for x := max(0, -dx); x < min(w, w-dx); x++ {
+					if !mask[row+x] || !mask[rowb+x+dx] {
+						continue
+					}
+					d := int(a[row+x]) - int(b[rowb+x+dx])
+					if d < 0 {
+						d = -d
+					}
+					sum += d
+					n++
+				}
+			}
+			if n < w*h/4 {
+				continue
+			}
+			v := float64(sum) / float64(n)
+			if v < best {
+				best, bx, by, found = v, dx, dy, true
+			}
+		}
+	}
+	return bx, by, best, found
+}
+
+func halve(g []byte, w, h int) []byte {
+	hw, hh := w/2, h/2
+	out := make([]byte, hw*hh)
+	for y := 0; y < hh; y++ {
+		for x := 0; x < hw; x++ {
+			s := int(g[2*y*w+2*x]) + int(g[2*y*w+2*x+1]) + int(g[(2*y+1)*w+2*x]) + int(g[(2*y+1)*w+2*x+1])
+			out[y*hw+x] = byte((s + 2) / 4)
+		}
+	}
+	return out
+}
+
+func halveMask(m []bool, w, h int) []bool {
+	hw, hh := w/2, h/2
+	out := make([]bool, hw*hh)
+	for y := 0; y < hh; y++ {
+		for x := 0; x < hw; x++ {
+			out[y*hw+x] = m[2*y*w+2*x] && m[2*y*w+2*x+1] && m[(2*y+1)*w+2*x] && m[(2*y+1)*w+2*x+1]
+		}
+	}
+	return out
+}
+
+// Regions of the aligned face crop (CropSize pixels, ArcFace layout), as
+// [x0, y0, x1, y1) in crop pixels.
+var (
+	regionLeftEye  = cropRegion(CropLandmarks[facematch.LeftEye], 0.13, 0.07)
+	regionRightEye = cropRegion(CropLandmarks[facematch.RightEye], 0.13, 0.07)
+	regionMouth    = [4]int{
+		int(CropLandmarks[facematch.LeftMouth].X - 0.04*CropSize), int(CropLandmarks[facematch.LeftMouth].Y - 0.09*CropSize),
+		int(CropLandmarks[facematch.RightMouth].X + 0.04*CropSize), int(CropLandmarks[facematch.RightMouth].Y + 0.10*CropSize),
+	}
+)
+
+func cropRegion(c facematch.Point, hw, hh float64) [4]int {
+	return [4]int{
+		int(c.X - hw*CropSize), int(c.Y - hh*CropSize),
+		int(c.X + hw*CropSize), int(c.Y + hh*CropSize),
+	}
+}
+
+// noseParallax measures how far the nose tip of face b departs from where
+// a flat face would put it: the affine map taking a's eyes and mouth
+// corners (four nearly coplanar points) onto b's predicts b's nose from
+// a's; the error is divided by b's inter-ocular distance. A photo or a
+// screen moving, tilting or zooming keeps it at the landmark noise; a real
+// head turning or nodding moves the nose off the plane of the other four.
+func noseParallax(a, b [5]facematch.Point) (float64, bool) {
+	src := []facematch.Point{a[0], a[1], a[3], a[4]}
+	dst := []facematch.Point{b[0], b[1], b[3], b[4]}
+	t, ok := fitAffine(src, dst)
+	if !ok {
+		return 0, false
+	}
+	iod := dist(b[0], b[1])
+	if iod < 1e-6 {
+		return 0, false
+	}
+	return dist(t.apply(a[2]), b[2]) / iod, true
+}
