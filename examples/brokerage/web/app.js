@@ -304,7 +304,8 @@
     $('btn-resend').disabled = true;
     try {
       const tk = await api('POST', '/api/otp', state.applicant);
-      state.view = () => { $('otp-sent').textContent = t('otpSent', tk.mobile); };
+      // The masked number is isolated left-to-right inside the RTL sentence.
+      state.view = () => { $('otp-sent').textContent = t('otpSent', '\u2066' + tk.mobile + '\u2069'); };
       state.view();
       $('otp-code').value = '';
       show('otp');
