@@ -261,6 +261,9 @@ func (r pageRun) walk(t *testing.T, ctx context.Context, baseURL string) pageRes
 	recStart := time.Now()
 	step("uploaded", poll(ctx, `document.body.dataset.uploaded === 'true' || document.body.dataset.step === 'decision'`, 60*time.Second))
 	if s, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.dataset.step`)); s == "upload" {
+		pct, err := chromedp.Run(ctx, chromedp.Evaluate[float64](`document.getElementById('upload-progress').value`))
+		step("read the progress bar", err)
+		require.Equal(t, 100.0, pct, "the progress bar is full once the upload is sent")
 		r.shot(t, ctx, &res, "6-analysing")
 	}
 	step("decision", poll(ctx, `document.body.dataset.step === 'decision'`, r.decisionMax))
