@@ -3,10 +3,13 @@ package reliability_test
 import (
 	"bufio"
 	"context"
+	crand "crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -200,5 +203,100 @@ func TestReplicasVerifier(t *testing.T) {
 		"wall", wall, "throughput_per_s", fmt.Sprintf("%.0f", float64(len(all.Latency))/wall.Seconds()),
 		"p50", pct(all.Latency, 50), "p95", pct(all.Latency, 95), "p99", pct(all.Latency, 99),
 		"outcomes", all.Outcomes, "attempts", tl.Attempts, "counted", tl.Counted, "approved", tl.Approved,
+		"verified_ids", tl.Verified, "locked_ids", tl.Locked)
+}
+
+// vaultKeySpec returns a -vault-keys value with one fresh key.
+func vaultKeySpec(t *testing.T) string {
+	t.Helper()
+	k := make([]byte, 32)
+	_, err := crand.Read(k)
+	require.NoError(t, err)
+	return "k1:" + base64.StdEncoding.EncodeToString(k)
+}
+
+// TestReplicasBrokerage runs two OS processes of examples/brokerage
+// (-vision=fake) on one PostgreSQL schema and drives 1,000 concurrent
+// ceremonies over HTTP, spread over 50 national IDs; each session is begun
+// on one replica and its video uploaded to the other. The invariants hold
+// in the database and agree with what the clients were told.
+func TestReplicasBrokerage(t *testing.T) {
+	ctx := context.Background()
+	dsn := pgDSN(t)
+	const replicas, people, submissions = 2, 50, 1000
+	schema := randomSchema("rel_brokerage_")
+	openPG(t, dsn, schema)
+	ids := nids(people)
+	reg := writeRegistryDir(t, ids)
+	token := "reliability-operator-token"
+	keys := vaultKeySpec(t)
+	urls := make([]string, replicas)
+	for i := range urls {
+		b := startBrokerage(t, "-store", "postgres:"+dsn, "-pg-schema", schema, "-vision", "fake",
+			"-registry", "memory:"+reg, "-geoip", "dev", "-ip-rate", "0", "-id-rate", "0",
+			"-operator-token", token, "-data", t.TempDir(), "-vault-keys", keys, "-log-level", "warn")
+		urls[i] = b.URL
+	}
+	c := newAPIClient(token)
+	var wg sync.WaitGroup
+	errs := make(chan error, people)
+	for w := range 10 {
+		wg.Go(func() {
+			for i := w; i < people; i += 10 {
+				if err := c.confirmOTP(ctx, urls[i%replicas], urls[(i+1)%replicas], ids[i]); err != nil {
+					errs <- fmt.Errorf("%s: %w", ids[i], err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+
+	res := runLoad(ctx, submissions, 42, func(ctx context.Context, i int, rng *rand.Rand) (string, error) {
+		id := ids[i%people]
+		r, err := c.postJSON(ctx, urls[i%replicas]+"/api/sessions", applicantBody(id))
+		switch {
+		case err != nil:
+			return "", err
+		case r.Status == http.StatusForbidden && r.code() == string(kyc.CodeNotEligible):
+			return "begin_refused", nil
+		case r.Status != http.StatusCreated:
+			return "", fmt.Errorf("begin: %d %s", r.Status, r.Raw)
+		}
+		r, err = c.upload(ctx, urls[(i+1)%replicas], r.str("session_id"), videoBytes(t, replicaVideo(rng, id)))
+		switch {
+		case err != nil:
+			return "", err
+		case r.Status == http.StatusConflict && r.code() == string(kyc.CodeAttemptInProgress):
+			return "in_progress", nil
+		case r.Status != http.StatusOK:
+			return "", fmt.Errorf("upload: %d %s", r.Status, r.Raw)
+		case r.str("outcome") == string(kyc.Approved):
+			return "approved", nil
+		case r.Body["counted"] == true:
+			return "rejected", nil
+		}
+		return "refused", nil
+	})
+	require.Empty(t, res.Errors, "unexpected answers")
+	require.Len(t, res.Latency, submissions)
+
+	st, err := openStore(ctx, nodeConfig{Store: "postgres:" + dsn, Schema: schema})
+	require.NoError(t, err)
+	defer st.Close()
+	tl := checkInvariants(t, ctx, st, ids, 3, false)
+	assert.Equal(t, tl.Decided, tl.Attempts, "every attempt decided")
+	assert.Equal(t, res.Outcomes["approved"], tl.Approved, "approvals told = approvals stored")
+	assert.Equal(t, res.Outcomes["rejected"], tl.Counted, "rejections told = counted attempts stored")
+	assert.Equal(t, people, tl.Verified+tl.Locked, "every ID ends verified or locked")
+
+	wall := res.Ended.Sub(res.Started)
+	figures(t, "replicas_brokerage", "replicas", replicas, "people", people, "submissions", len(res.Latency),
+		"wall", wall, "throughput_per_s", fmt.Sprintf("%.0f", float64(len(res.Latency))/wall.Seconds()),
+		"p50", pct(res.Latency, 50), "p95", pct(res.Latency, 95), "p99", pct(res.Latency, 99),
+		"outcomes", res.Outcomes, "attempts", tl.Attempts, "counted", tl.Counted, "approved", tl.Approved,
 		"verified_ids", tl.Verified, "locked_ids", tl.Locked)
 }
