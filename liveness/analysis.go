@@ -193,8 +193,14 @@ func sq(x float64) float64 { return x * x }
 // fused Score is kept consistent with the verdict: at least 0.5 when Live,
 // below 0.5 when SpoofSuspected.
 func Judge(frames []FrameMeasures, spoof []SpoofObs, ch Challenge, qc QualityConfig, lc LivenessConfig) Result {
+	return JudgeTemporal(frames, AnalyzeTemporal(frames), spoof, ch, qc, lc)
+}
+
+// JudgeTemporal is Judge with the temporal analysis of frames already done
+// (AnalyzeTemporal), so that a detector can run it while the anti-spoofing
+// models run.
+func JudgeTemporal(frames []FrameMeasures, tm Temporal, spoof []SpoofObs, ch Challenge, qc QualityConfig, lc LivenessConfig) Result {
 	qc, lc = qc.WithDefaults(), lc.WithDefaults()
-	tm := AnalyzeTemporal(frames)
 	headTurn := ch.HeadTurn != TurnNone
 	q := qc.Assess(frames, tm.Shake, headTurn)
 

@@ -20,9 +20,9 @@ type Shift struct {
 // thumbnail b (both w x h grey), ignoring the pixels inside the face boxes
 // (faceA, faceB, in thumbnail pixels, widened by half) so that a person
 // moving in front of a still camera is not read as camera motion. It
-// searches integer shifts coarse-to-fine (half resolution over ±maxShift,
-// then ±2 at full resolution) by mean absolute difference and refines to
-// sub-pixel with a parabola.
+// searches integer shifts by mean absolute difference coarse to fine (a
+// quarter-size pyramid level over ±maxShift/4, then ±1 at half and full
+// size) and refines to sub-pixel with a parabola.
 func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift int) Shift {
 	if len(a) < w*h || len(b) < w*h || w < 16 || h < 16 {
 		return Shift{}
@@ -45,16 +45,20 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 			}
 		}
 	}
-	// Half resolution search.
-	hw, hh := w/2, h/2
-	ha, hb, hm := halve(a, w, h), halve(b, w, h), halveMask(mask, w, h)
-	r := max(1, maxShift/2)
-	bx, by, _, ok := bestShift(ha, hb, hm, hw, hh, -r, r, -r, r)
+	a1, b1, m1 := halve(a, w, h), halve(b, w, h), halveMask(mask, w, h)
+	w1, h1 := w/2, h/2
+	a2, b2, m2 := halve(a1, w1, h1), halve(b1, w1, h1), halveMask(m1, w1, h1)
+	w2, h2 := w1/2, h1/2
+	r := max(1, (maxShift+3)/4)
+	x2, y2, _, ok := bestShift(a2, b2, m2, w2, h2, -r, r, -r, r)
 	if !ok {
 		return Shift{}
 	}
-	cx, cy := 2*bx, 2*by
-	fx, fy, e, ok := bestShift(a, b, mask, w, h, cx-2, cx+2, cy-2, cy+2)
+	x1, y1, _, ok := bestShift(a1, b1, m1, w1, h1, 2*x2-1, 2*x2+1, 2*y2-1, 2*y2+1)
+	if !ok {
+		return Shift{}
+	}
+	fx, fy, e, ok := bestShift(a, b, mask, w, h, 2*x1-1, 2*x1+1, 2*y1-1, 2*y1+1)
 	if !ok {
 		return Shift{}
 	}

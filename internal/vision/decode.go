@@ -31,6 +31,10 @@ type DecodeOptions struct {
 	// than MaxSide are refused, and a stream that ends before MinDuration
 	// is reported by Err after io.EOF.
 	Limits Limits
+	// ThumbSize, when positive, makes the decoder also return a grey
+	// thumbnail of each frame with this longest side (Frame.Thumb), so the
+	// decoding goroutine does that work rather than the analysis.
+	ThumbSize int
 }
 
 // Frame is one decoded, upright BGR frame. The receiver owns Mat and must
@@ -42,6 +46,10 @@ type Frame struct {
 	// container's timestamps (not assumed from a nominal frame rate).
 	Time time.Duration
 	Mat  gocv.Mat
+	// Thumb is the frame in grey scaled to ThumbW x ThumbH (row-major),
+	// when DecodeOptions.ThumbSize asked for it.
+	Thumb          []byte
+	ThumbW, ThumbH int
 }
 
 // Decoder returns sampled frames of one video through OpenCV's FFmpeg
@@ -52,6 +60,7 @@ type Decoder struct {
 	opt    DecodeOptions
 	lim    Limits
 	rotate int // extra clockwise rotation to apply to decoded frames
+	thumbs *thumbnailer
 
 	next     int           // index of the next frame in the stream
 	target   time.Duration // time of the next frame to return
@@ -86,6 +95,9 @@ func NewDecoder(path string, info VideoInfo, opt DecodeOptions) (*Decoder, error
 		applied = normaliseRotation(vc.Get(propOrientationMeta))
 	}
 	d.rotate = ((info.Rotation-applied)%360 + 360) % 360
+	if opt.ThumbSize > 0 {
+		d.thumbs = newThumbnailer(opt.ThumbSize)
+	}
 	if opt.MaxFrames > 0 && info.Duration > 0 {
 		if iv := info.Duration / time.Duration(opt.MaxFrames); iv > d.opt.Interval {
 			d.opt.Interval = iv
@@ -213,7 +225,11 @@ func (d *Decoder) read() (Frame, bool, error) {
 		m.Close()
 		m = r
 	}
-	return Frame{Index: idx, Time: t, Mat: m}, true, nil
+	f := Frame{Index: idx, Time: t, Mat: m}
+	if d.thumbs != nil {
+		f.Thumb, f.ThumbW, f.ThumbH = d.thumbs.thumb(m)
+	}
+	return f, true, nil
 }
 
 func rotateFlag(cw int) gocv.RotateFlag {
@@ -233,5 +249,6 @@ func (d *Decoder) Close() error {
 		return nil
 	}
 	d.closed = true
+	d.thumbs.close()
 	return d.vc.Close()
 }

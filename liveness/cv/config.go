@@ -1,0 +1,139 @@
+package cv
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/hoviyat/hoviyat/liveness"
+)
+
+// Defaults of Config.
+const (
+	DefaultSampleInterval = 100 * time.Millisecond
+	DefaultMaxFrames      = 90
+	DefaultDetectSize     = 320
+	DefaultBestFrames     = 5
+	DefaultProbeMargin    = 0.3
+	DefaultMaxBytes       = 50 << 20
+	DefaultMinDuration    = 1500 * time.Millisecond
+	DefaultMaxDuration    = 30 * time.Second
+	DefaultMaxSide        = 4096
+	DefaultProbeTimeout   = 15 * time.Second
+)
+
+// Config configures New. It is copied by New; zero values mean the
+// documented defaults.
+type Config struct {
+	// ModelsDir holds the YuNet and MiniFASNet ONNX files (see
+	// ../shared/models/PROVENANCE.md); default $HOVIYAT_MODELS.
+	ModelsDir string
+	// Workers is the number of videos analysed at once; each worker owns a
+	// face detector and the two anti-spoofing networks (about 10 MB) and
+	// uses about two cores while it runs (decoding overlaps analysis).
+	// Further Detect calls wait for a worker, honouring their context.
+	// Default max(1, NumCPU/2).
+	Workers int
+
+	// SampleInterval is the spacing of the analysed frames on the video's
+	// timeline; frames in between are decoded but not converted or
+	// analysed. Default 100 ms (10 frames per second).
+	SampleInterval time.Duration
+	// MaxFrames caps the analysed frames of one video (the interval is
+	// widened for long videos). Default 90.
+	MaxFrames int
+	// DetectSize is the longest side frames are scaled to for face
+	// detection. Default 320.
+	DetectSize int
+	// BestFrames is how many of the best frames go to the anti-spoofing
+	// models and become matching probes. Default 5.
+	BestFrames int
+	// ProbeMargin widens each probe crop around the face box by this share
+	// of the box on every side. Default 0.3.
+	ProbeMargin float64
+
+	// Input limits: MaxBytes (default 50 MB), MinDuration (1.5 s),
+	// MaxDuration (30 s), MaxSide (4096 px, longest frame side).
+	MaxBytes    int64
+	MinDuration time.Duration
+	MaxDuration time.Duration
+	MaxSide     int
+	// TempDir is where videos without a local path are spooled (0600
+	// files, removed after Detect); default os.TempDir().
+	TempDir string
+	// FFprobe is the ffprobe executable used to probe videos before
+	// decoding: "" looks it up in $PATH (falling back to OpenCV's own
+	// properties when absent), "-" never uses it. ProbeTimeout bounds it
+	// (default 15 s).
+	FFprobe      string
+	ProbeTimeout time.Duration
+
+	// Quality and Liveness are the thresholds of the quality gate and of
+	// the liveness decision (zero fields take their defaults).
+	Quality  liveness.QualityConfig
+	Liveness liveness.LivenessConfig
+}
+
+// withDefaults fills zero fields and validates the result.
+func (c Config) withDefaults() (Config, error) {
+	if c.Workers == 0 {
+		c.Workers = max(1, runtime.NumCPU()/2)
+	}
+	if c.SampleInterval == 0 {
+		c.SampleInterval = DefaultSampleInterval
+	}
+	if c.MaxFrames == 0 {
+		c.MaxFrames = DefaultMaxFrames
+	}
+	if c.DetectSize == 0 {
+		c.DetectSize = DefaultDetectSize
+	}
+	if c.BestFrames == 0 {
+		c.BestFrames = DefaultBestFrames
+	}
+	if c.ProbeMargin == 0 {
+		c.ProbeMargin = DefaultProbeMargin
+	}
+	if c.MaxBytes == 0 {
+		c.MaxBytes = DefaultMaxBytes
+	}
+	if c.MinDuration == 0 {
+		c.MinDuration = DefaultMinDuration
+	}
+	if c.MaxDuration == 0 {
+		c.MaxDuration = DefaultMaxDuration
+	}
+	if c.MaxSide == 0 {
+		c.MaxSide = DefaultMaxSide
+	}
+	if c.ProbeTimeout == 0 {
+		c.ProbeTimeout = DefaultProbeTimeout
+	}
+	c.Quality = c.Quality.WithDefaults()
+	c.Liveness = c.Liveness.WithDefaults()
+	switch {
+	case c.Workers < 0 || c.Workers > 256:
+		return c, fmt.Errorf("cv: Config.Workers %d outside [1,256]", c.Workers)
+	case c.SampleInterval < 0 || c.SampleInterval > 2*time.Second:
+		return c, fmt.Errorf("cv: Config.SampleInterval %v outside (0,2s]", c.SampleInterval)
+	case c.MaxFrames < 10 || c.MaxFrames > 1000:
+		return c, fmt.Errorf("cv: Config.MaxFrames %d outside [10,1000]", c.MaxFrames)
+	case c.DetectSize < 64 || c.DetectSize > 1280:
+		return c, fmt.Errorf("cv: Config.DetectSize %d outside [64,1280]", c.DetectSize)
+	case c.BestFrames < 1 || c.BestFrames > 30:
+		return c, fmt.Errorf("cv: Config.BestFrames %d outside [1,30]", c.BestFrames)
+	case c.ProbeMargin < 0 || c.ProbeMargin > 2:
+		return c, fmt.Errorf("cv: Config.ProbeMargin %g outside [0,2]", c.ProbeMargin)
+	case c.MaxBytes < 0 || c.MinDuration < 0 || c.MaxDuration < 0 || c.MaxSide < 0 || c.ProbeTimeout < 0:
+		return c, fmt.Errorf("cv: negative limit in Config")
+	case c.MinDuration >= c.MaxDuration:
+		return c, fmt.Errorf("cv: Config.MinDuration %v must be below MaxDuration %v", c.MinDuration, c.MaxDuration)
+	}
+	if err := c.Quality.Validate(); err != nil {
+		return c, err
+	}
+	if err := c.Liveness.Validate(); err != nil {
+		return c, err
+	}
+	return c, nil
+}

@@ -1,0 +1,448 @@
+package cv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"sort"
+	"sync"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"github.com/hoviyat/hoviyat/facematch"
+	"github.com/hoviyat/hoviyat/internal/vision"
+	"github.com/hoviyat/hoviyat/liveness"
+)
+
+var _ liveness.Detector = (*Detector)(nil)
+
+// ErrClosed is returned by Detect after Close.
+var ErrClosed = errors.New("cv: detector closed")
+
+// Detector judges selfie videos with OpenCV: it implements
+// liveness.Detector. It is safe for concurrent use: a bounded pool of
+// workers, each owning its own gocv objects, analyses one video each;
+// further calls queue until a worker is free or their context ends.
+type Detector struct {
+	cfg    Config
+	limits vision.Limits
+	models map[string]string
+	pool   chan *worker
+	done   chan struct{}
+	once   sync.Once
+	wg     sync.WaitGroup // workers out of the pool
+	mu     sync.Mutex     // guards closed and the workers slice
+	closed bool
+	all    []*worker
+}
+
+// worker owns the gocv objects of one analysis at a time.
+type worker struct {
+	meas  *vision.Measurer
+	spoof *vision.AntiSpoof
+}
+
+func (w *worker) close() error {
+	return errors.Join(w.meas.Close(), w.spoof.Close())
+}
+
+// New loads the models once per worker. The caller must Close the
+// Detector.
+func New(cfg Config) (*Detector, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	yunet, err := vision.ModelPath(cfg.ModelsDir, vision.YuNetFile)
+	if err != nil {
+		return nil, err
+	}
+	v2, err := vision.ModelPath(cfg.ModelsDir, vision.MiniFASNetV2File)
+	if err != nil {
+		return nil, err
+	}
+	v1se, err := vision.ModelPath(cfg.ModelsDir, vision.MiniFASNetV1SEFile)
+	if err != nil {
+		return nil, err
+	}
+	d := &Detector{
+		cfg: cfg,
+		limits: vision.Limits{MaxBytes: cfg.MaxBytes, MinDuration: cfg.MinDuration, MaxDuration: cfg.MaxDuration,
+			MaxSide: cfg.MaxSide, TempDir: cfg.TempDir, FFprobe: cfg.FFprobe, ProbeTimeout: cfg.ProbeTimeout},
+		models: map[string]string{},
+		pool:   make(chan *worker, cfg.Workers),
+		done:   make(chan struct{}),
+	}
+	if id, err := vision.ModelID(yunet); err == nil {
+		d.models["face_detector"] = id
+	}
+	for i := 0; i < cfg.Workers; i++ {
+		meas, err := vision.NewMeasurer(vision.MeasureConfig{
+			Detector: vision.FaceDetectorConfig{ModelPath: yunet, InputSize: cfg.DetectSize},
+		})
+		if err != nil {
+			d.closeWorkers()
+			return nil, err
+		}
+		sp, err := vision.NewAntiSpoof(vision.AntiSpoofConfig{V2Path: v2, V1SEPath: v1se})
+		if err != nil {
+			meas.Close()
+			d.closeWorkers()
+			return nil, err
+		}
+		if i == 0 {
+			for k, v := range sp.ModelIDs() {
+				d.models[k] = v
+			}
+		}
+		w := &worker{meas: meas, spoof: sp}
+		d.all = append(d.all, w)
+		d.pool <- w
+	}
+	return d, nil
+}
+
+func (d *Detector) closeWorkers() error {
+	var errs []error
+	for _, w := range d.all {
+		errs = append(errs, w.close())
+	}
+	d.all = nil
+	return errors.Join(errs...)
+}
+
+// Close waits for running analyses to finish, then releases every worker.
+// It is idempotent; Detect returns ErrClosed afterwards.
+func (d *Detector) Close() error {
+	var err error
+	d.once.Do(func() {
+		d.mu.Lock()
+		d.closed = true
+		close(d.done)
+		d.mu.Unlock()
+		d.wg.Wait()
+		d.mu.Lock()
+		err = d.closeWorkers()
+		d.mu.Unlock()
+	})
+	return err
+}
+
+// acquire takes a worker, waiting for one while ctx allows.
+func (d *Detector) acquire(ctx context.Context) (*worker, error) {
+	d.mu.Lock()
+	if d.closed {
+		d.mu.Unlock()
+		return nil, ErrClosed
+	}
+	d.wg.Add(1)
+	d.mu.Unlock()
+	select {
+	case w := <-d.pool:
+		return w, nil
+	case <-ctx.Done():
+		d.wg.Done()
+		return nil, fmt.Errorf("cv: waiting for a worker: %w", ctx.Err())
+	case <-d.done:
+		d.wg.Done()
+		return nil, ErrClosed
+	}
+}
+
+func (d *Detector) release(w *worker) {
+	d.pool <- w
+	d.wg.Done()
+}
+
+// Detect analyses v recorded for challenge ch (see liveness.Detector). A
+// video that cannot be read or is outside the limits gives a
+// *liveness.InputError; a cancelled context stops the analysis between
+// frames and returns its error.
+func (d *Detector) Detect(ctx context.Context, v liveness.Video, ch liveness.Challenge) (liveness.Result, error) {
+	start := time.Now()
+	w, err := d.acquire(ctx)
+	if err != nil {
+		return liveness.Result{}, err
+	}
+	defer d.release(w)
+	res, err := d.detect(ctx, w, v, ch)
+	if err != nil {
+		return liveness.Result{}, err
+	}
+	res.Timings["total"] = time.Since(start)
+	return res, nil
+}
+
+// decoded is one frame (or the decoder's final error) passed from the
+// decoding goroutine to the analysis.
+type decoded struct {
+	f   vision.Frame
+	err error
+}
+
+func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch liveness.Challenge) (liveness.Result, error) {
+	timings := map[string]time.Duration{}
+	t0 := time.Now()
+	src, err := vision.OpenSource(ctx, v, d.limits)
+	if err != nil {
+		return liveness.Result{}, err
+	}
+	defer src.Close()
+	timings["ingest"] = time.Since(t0)
+
+	t0 = time.Now()
+	info, err := vision.Probe(ctx, src.Path(), d.limits)
+	if err != nil {
+		return liveness.Result{}, err
+	}
+	if err := vision.CheckLimits(info, d.limits); err != nil {
+		return liveness.Result{}, err
+	}
+	timings["probe"] = time.Since(t0)
+
+	dec, err := vision.NewDecoder(src.Path(), info, vision.DecodeOptions{
+		Interval: d.cfg.SampleInterval, MaxFrames: d.cfg.MaxFrames, Limits: d.limits,
+		ThumbSize: vision.DefaultThumbSize})
+	if err != nil {
+		return liveness.Result{}, err
+	}
+
+	// Decode on its own goroutine so that decoding the next frames
+	// overlaps the analysis of this one.
+	dctx, dcancel := context.WithCancel(ctx)
+	frames := make(chan decoded, 2)
+	var decodeTime time.Duration
+	go func() {
+		defer close(frames)
+		defer dec.Close()
+		for {
+			t := time.Now()
+			f, err := dec.Next(dctx)
+			decodeTime += time.Since(t)
+			if errors.Is(err, io.EOF) {
+				return
+			}
+			if err != nil {
+				select {
+				case frames <- decoded{err: err}:
+				case <-dctx.Done():
+				}
+				return
+			}
+			select {
+			case frames <- decoded{f: f}:
+			case <-dctx.Done():
+				f.Mat.Close()
+				return
+			}
+		}
+	}()
+	keep := newKeeper(d.cfg.BestFrames, info.Duration)
+	defer func() {
+		dcancel()
+		for x := range frames {
+			if x.err == nil {
+				x.f.Mat.Close()
+			}
+		}
+		keep.close()
+	}()
+
+	w.meas.Reset()
+	var recs []liveness.FrameMeasures
+	var measureTime time.Duration
+	for x := range frames {
+		if x.err != nil {
+			return liveness.Result{}, x.err
+		}
+		if err := ctx.Err(); err != nil {
+			x.f.Mat.Close()
+			return liveness.Result{}, fmt.Errorf("cv: %w", err)
+		}
+		t := time.Now()
+		m, err := w.meas.Measure(x.f)
+		measureTime += time.Since(t)
+		if err != nil {
+			x.f.Mat.Close()
+			return liveness.Result{}, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, err)
+		}
+		recs = append(recs, m)
+		keep.offer(x.f, m)
+	}
+	if err := ctx.Err(); err != nil {
+		return liveness.Result{}, fmt.Errorf("cv: %w", err)
+	}
+	timings["decode"] = decodeTime
+	timings["detect"] = measureTime
+
+	// The temporal analysis (pure Go) runs while the anti-spoofing models
+	// and the probe crops use the worker's gocv objects.
+	var tm liveness.Temporal
+	var analysisTime time.Duration
+	tdone := make(chan struct{})
+	go func() {
+		defer close(tdone)
+		t := time.Now()
+		tm = liveness.AnalyzeTemporal(recs)
+		analysisTime = time.Since(t)
+	}()
+
+	// Passive anti-spoofing and replay cues on the best frames.
+	t0 = time.Now()
+	best := keep.best()
+	var obs []liveness.SpoofObs
+	for _, k := range best {
+		f := k.rec.Faces[0]
+		sc, err := w.spoof.Score(k.mat, f.Box)
+		if err != nil {
+			continue // a box the models cannot crop: skip the frame
+		}
+		o := liveness.SpoofObs{Index: k.rec.Index, Real: sc.Real, V2: sc.V2[1], V1SE: sc.V1SE[1]}
+		if rc, err := vision.MeasureReplayCues(k.mat, vision.Face{Box: f.Box, Landmarks: f.Landmarks, Score: f.Score}); err == nil {
+			o.Moire, o.Bezel, o.BezelSides, o.Detail = rc.Moire, rc.Bezel, rc.BezelSides, rc.Detail
+			o.Contrast, o.DarkLevel, o.Specular = rc.Contrast, rc.DarkLevel, rc.Specular
+		}
+		obs = append(obs, o)
+	}
+	timings["antispoof"] = time.Since(t0)
+
+	t0 = time.Now()
+	var probes []facematch.Probe
+	var probeErr error
+	for _, k := range best {
+		p, err := d.probe(k)
+		if err != nil {
+			probeErr = err
+			break
+		}
+		probes = append(probes, p)
+	}
+	timings["probes"] = time.Since(t0)
+	<-tdone
+	if probeErr != nil {
+		return liveness.Result{}, probeErr
+	}
+	t0 = time.Now()
+	res := liveness.JudgeTemporal(recs, tm, obs, ch, d.cfg.Quality, d.cfg.Liveness)
+	timings["analysis"] = analysisTime + time.Since(t0)
+	if info.Duration > 0 {
+		res.Duration = info.Duration
+	}
+	res.Probes = probes
+
+	res.Models = make(map[string]string, len(d.models))
+	for k, v := range d.models {
+		res.Models[k] = v
+	}
+	res.Timings = timings
+	return res, nil
+}
+
+// probe crops a kept frame around its main face for matching.
+func (d *Detector) probe(k *kept) (facematch.Probe, error) {
+	f := k.rec.Faces[0]
+	m := d.cfg.ProbeMargin
+	r := image.Rect(
+		int(math.Floor(f.Box.X-m*f.Box.W)), int(math.Floor(f.Box.Y-m*f.Box.H)),
+		int(math.Ceil(f.Box.X+(1+m)*f.Box.W)), int(math.Ceil(f.Box.Y+(1+m)*f.Box.H)),
+	).Intersect(image.Rect(0, 0, k.mat.Cols(), k.mat.Rows()))
+	if r.Empty() {
+		return facematch.Probe{}, fmt.Errorf("cv: probe crop of frame %d is empty", k.rec.Index)
+	}
+	roi := k.mat.Region(r)
+	img, err := vision.MatToImage(roi)
+	roi.Close()
+	if err != nil {
+		return facematch.Probe{}, fmt.Errorf("cv: probe of frame %d: %w", k.rec.Index, err)
+	}
+	ox, oy := float64(r.Min.X), float64(r.Min.Y)
+	p := facematch.Probe{
+		Image:    img,
+		Box:      facematch.Rect{X: f.Box.X - ox, Y: f.Box.Y - oy, W: f.Box.W, H: f.Box.H},
+		DetScore: f.Score,
+		Quality:  k.quality,
+		Yaw:      k.rec.Yaw, Pitch: k.rec.Pitch, Roll: k.rec.Roll,
+		Frame: k.rec.Index, Time: k.rec.Time,
+	}
+	for i, l := range f.Landmarks {
+		p.Landmarks[i] = facematch.Point{X: l.X - ox, Y: l.Y - oy}
+	}
+	return p, nil
+}
+
+// kept is a frame held for the anti-spoofing models and the probes.
+type kept struct {
+	mat     gocv.Mat
+	rec     liveness.FrameMeasures
+	quality float64
+	bucket  int
+}
+
+// keeper holds the best frame of each time bucket (so the best frames are
+// spread over the video, not K near-copies of one moment), at most 2K
+// frames at a time; it closes the frames it drops.
+type keeper struct {
+	k      int
+	bucket time.Duration
+	frames []*kept
+}
+
+func newKeeper(k int, duration time.Duration) *keeper {
+	b := time.Second
+	if duration > 0 {
+		b = max(500*time.Millisecond, duration/time.Duration(k))
+	}
+	return &keeper{k: k, bucket: b}
+}
+
+// offer takes ownership of f's Mat: it keeps it or closes it.
+func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) {
+	q := liveness.FrameQuality(&rec)
+	if q <= 0 {
+		f.Mat.Close()
+		return
+	}
+	b := int(f.Time / k.bucket)
+	for i, x := range k.frames {
+		if x.bucket == b {
+			if q > x.quality {
+				x.mat.Close()
+				k.frames[i] = &kept{mat: f.Mat, rec: rec, quality: q, bucket: b}
+			} else {
+				f.Mat.Close()
+			}
+			return
+		}
+	}
+	k.frames = append(k.frames, &kept{mat: f.Mat, rec: rec, quality: q, bucket: b})
+	if len(k.frames) > 2*k.k {
+		worst := 0
+		for i, x := range k.frames {
+			if x.quality < k.frames[worst].quality {
+				worst = i
+			}
+		}
+		k.frames[worst].mat.Close()
+		k.frames = append(k.frames[:worst], k.frames[worst+1:]...)
+	}
+}
+
+// best returns up to K kept frames, best first.
+func (k *keeper) best() []*kept {
+	sort.SliceStable(k.frames, func(i, j int) bool { return k.frames[i].quality > k.frames[j].quality })
+	if len(k.frames) > k.k {
+		return k.frames[:k.k]
+	}
+	return k.frames
+}
+
+func (k *keeper) close() {
+	for _, x := range k.frames {
+		x.mat.Close()
+	}
+	k.frames = nil
+}
