@@ -51,7 +51,8 @@ type VideoInfo struct {
 	// Timestamps are the presentation times of the frames in display
 	// order, relative to the first, when the prober could list them.
 	Timestamps []time.Duration `json:"-"`
-	// Prober names what produced the information ("ffprobe" or "opencv").
+	// Prober names what produced the information ("mp4", "ffprobe" or
+	// "opencv").
 	Prober string `json:"prober"`
 }
 
@@ -132,8 +133,9 @@ const ffprobeFormats = "mov,matroska,webm,mpeg,mpegvideo,avi,mpegts,ogg,flv"
 const maxProbeOutput = 4 << 20
 
 // Probe describes the video at path without decoding it. It sniffs the
-// container, then asks ffprobe (demuxing only, bounded by lim.ProbeTimeout
-// and ctx) or, when ffprobe is unavailable, OpenCV's FFmpeg backend. A file
+// container, reads the sample table of MP4/MOV files itself, and otherwise
+// asks ffprobe (demuxing only, bounded by lim.ProbeTimeout and ctx) or,
+// when ffprobe is unavailable, OpenCV's FFmpeg backend. A file
 // that is not a readable video is refused with a *liveness.InputError
 // (reason.VideoInvalid). Probe does not apply the duration or size limits;
 // call CheckLimits.
@@ -153,11 +155,26 @@ func Probe(ctx context.Context, path string, lim Limits) (VideoInfo, error) {
 	if container == "" {
 		return VideoInfo{}, inputError(reason.VideoInvalid, "not a recognised video container", nil)
 	}
+	// MP4/MOV: the sample table is read directly (exact timestamps and the
+	// display matrix without a subprocess). Fragmented or odd files, and
+	// files this reader refuses, go to ffprobe, whose verdict is final.
+	var mp4Err error
+	if container == "mp4" {
+		info, err := probeMP4(path)
+		if err == nil {
+			info.Container = container
+			return info, nil
+		}
+		mp4Err = err
+	}
 	bin, err := ffprobePath(lim.FFprobe)
 	var info VideoInfo
-	if err == nil {
+	switch {
+	case err == nil:
 		info, err = probeFFprobe(ctx, bin, path, lim.ProbeTimeout)
-	} else {
+	case mp4Err != nil && !errors.Is(mp4Err, errMP4Unsupported):
+		return VideoInfo{}, mp4Err
+	default:
 		info, err = probeOpenCV(path)
 	}
 	if err != nil {
