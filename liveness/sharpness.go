@@ -43,28 +43,41 @@ func CropSharpness(crop []byte) float64 {
 }
 
 // boxBlur is a separable (2r+1)-wide mean filter with shrinking windows at
-// the border.
+// the border, computed with running sums.
 func boxBlur(g []float64, n, r int) []float64 {
 	tmp := make([]float64, n*n)
 	out := make([]float64, n*n)
 	for y := 0; y < n; y++ {
+		row := g[y*n : y*n+n]
+		var s float64
+		for k := 0; k <= min(r, n-1); k++ {
+			s += row[k]
+		}
 		for x := 0; x < n; x++ {
-			s, c := 0.0, 0
-			for k := max(0, x-r); k <= min(n-1, x+r); k++ {
-				s += g[y*n+k]
-				c++
+			lo, hi := max(0, x-r), min(n-1, x+r)
+			tmp[y*n+x] = s / float64(hi-lo+1)
+			if x+r+1 < n {
+				s += row[x+r+1]
 			}
-			tmp[y*n+x] = s / float64(c)
+			if x-r >= 0 {
+				s -= row[x-r]
+			}
 		}
 	}
-	for y := 0; y < n; y++ {
-		for x := 0; x < n; x++ {
-			s, c := 0.0, 0
-			for k := max(0, y-r); k <= min(n-1, y+r); k++ {
-				s += tmp[k*n+x]
-				c++
+	for x := 0; x < n; x++ {
+		var s float64
+		for k := 0; k <= min(r, n-1); k++ {
+			s += tmp[k*n+x]
+		}
+		for y := 0; y < n; y++ {
+			lo, hi := max(0, y-r), min(n-1, y+r)
+			out[y*n+x] = s / float64(hi-lo+1)
+			if y+r+1 < n {
+				s += tmp[(y+r+1)*n+x]
 			}
-			out[y*n+x] = s / float64(c)
+			if y-r >= 0 {
+				s -= tmp[(y-r)*n+x]
+			}
 		}
 	}
 	return out

@@ -96,28 +96,32 @@ func shake(frames []FrameMeasures, t *Temporal) {
 	bgPairs, pairs := 0, 0
 	for i := 1; i < len(frames); i++ {
 		a, b := &frames[i-1], &frames[i]
-		if a.ThumbW != b.ThumbW || a.ThumbH != b.ThumbH || a.ThumbW == 0 || a.Width == 0 || b.Width == 0 {
+		if a.Width != b.Width || a.Height != b.Height || a.Width == 0 {
 			havePrevBG, havePrevFC = false, false
 			continue
 		}
 		pairs++
-		s := float64(a.ThumbW) / float64(a.Width)
-		var ra, rb facematch.Rect
-		if f, ok := a.Main(); ok {
-			ra = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
-		}
-		if f, ok := b.Main(); ok {
-			rb = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
-		}
-		L := float64(max(a.ThumbW, a.ThumbH))
-		sh := globalShift(a.Thumb, b.Thumb, a.ThumbW, a.ThumbH, ra, rb, int(math.Round(0.1*L)))
-		if sh.OK {
-			bgPairs++
-			d := [2]float64{sh.DX / L, sh.DY / L}
-			if havePrevBG {
-				bg = append(bg, math.Hypot(d[0]-prevBG[0], d[1]-prevBG[1]))
+		if a.ThumbW == b.ThumbW && a.ThumbH == b.ThumbH && a.ThumbW > 0 {
+			s := float64(a.ThumbW) / float64(a.Width)
+			var ra, rb facematch.Rect
+			if f, ok := a.Main(); ok {
+				ra = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
 			}
-			prevBG, havePrevBG = d, true
+			if f, ok := b.Main(); ok {
+				rb = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
+			}
+			L := float64(max(a.ThumbW, a.ThumbH))
+			sh := globalShift(a.Thumb, b.Thumb, a.ThumbW, a.ThumbH, ra, rb, int(math.Round(0.1*L)))
+			if sh.OK {
+				bgPairs++
+				d := [2]float64{sh.DX / L, sh.DY / L}
+				if havePrevBG {
+					bg = append(bg, math.Hypot(d[0]-prevBG[0], d[1]-prevBG[1]))
+				}
+				prevBG, havePrevBG = d, true
+			} else {
+				havePrevBG = false
+			}
 		} else {
 			havePrevBG = false
 		}
