@@ -159,9 +159,19 @@ func (d *Decoder) Next(ctx context.Context) (Frame, error) {
 		if err != nil {
 			return Frame{}, err
 		}
-		if ok {
-			return f, nil
+		if !ok {
+			continue
 		}
+		if !known && d.returned > 0 && f.Time+half < d.target {
+			// Without timestamps before decoding (OpenCV-only probing of
+			// a VFR stream) every frame is converted; frames closer than
+			// the interval are still dropped here to bound the analysis.
+			f.Mat.Close()
+			continue
+		}
+		d.returned++
+		d.target = f.Time + d.opt.Interval
+		return f, nil
 	}
 	if d.eos && d.info.Frames > 10 && d.decoded < d.info.Frames*4/5 {
 		return Frame{}, inputError(reason.VideoInvalid, fmt.Sprintf("truncated: %d of %d frames decodable", d.decoded, d.info.Frames), nil)
@@ -217,8 +227,6 @@ func (d *Decoder) read() (Frame, bool, error) {
 		return Frame{}, false, inputError(reason.VideoInvalid, fmt.Sprintf("frame %dx%d exceeds %d px", m.Cols(), m.Rows(), d.lim.MaxSide), nil)
 	}
 	d.advance(t)
-	d.target = t + d.opt.Interval
-	d.returned++
 	if d.rotate != 0 {
 		r := gocv.NewMat()
 		gocv.Rotate(m, &r, rotateFlag(d.rotate))

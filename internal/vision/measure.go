@@ -160,13 +160,21 @@ func (m *Measurer) Measure(f Frame) (liveness.FrameMeasures, error) {
 	main := faces[0]
 	out.FacePixels = main.Box.H
 	out.Yaw, out.Pitch, out.Roll = HeadPose(main.Landmarks)
-	if math.Abs(out.Roll) > rollRefineAbove {
-		if lm, ok, err := m.refineTilted(img, main); err != nil {
+	// Twice at most: each pass removes most of the remaining tilt.
+	for pass := 0; pass < 2 && math.Abs(out.Roll) > rollRefineAbove; pass++ {
+		lm, ok, err := m.refineTilted(img, main)
+		if err != nil {
 			return out, err
-		} else if ok {
-			main.Landmarks = lm
-			out.Faces[0].Landmarks = lm
-			out.Yaw, out.Pitch, out.Roll = HeadPose(lm)
+		}
+		if !ok {
+			break
+		}
+		prev := out.Roll
+		main.Landmarks = lm
+		out.Faces[0].Landmarks = lm
+		out.Yaw, out.Pitch, out.Roll = HeadPose(lm)
+		if math.Abs(out.Roll-prev) < 2 {
+			break
 		}
 	}
 	if err := m.photometry(img, main, &out); err != nil {
