@@ -37,6 +37,9 @@ func cvClip(t testing.TB, id string) string {
 // TestMain removes the benchmark clip's temp dir after the run.
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if sharedDet != nil {
+		sharedDet.Close()
+	}
 	if benchDir != "" {
 		os.RemoveAll(benchDir)
 	}
