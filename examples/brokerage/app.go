@@ -152,7 +152,7 @@ func buildApp(ctx context.Context, o Options, log *slog.Logger, hooks buildHooks
 		vis = newFakeVision()
 		civil = fakePhotos{civil}
 	} else {
-		if vis, err = newRealVision(o.ModelsDir, o.MaxConcurrent); err != nil {
+		if vis, err = newRealVision(o.ModelsDir, o.MaxConcurrent, o.MaxUpload); err != nil {
 			return nil, fmt.Errorf("brokerage: -vision=real: %w (set -models or HOVIYAT_MODELS, or use -vision=fake)", err)
 		}
 	}
