@@ -184,12 +184,45 @@ type decoded struct {
 	err error
 }
 
+// analysis is what one video's decoding and measuring produced, before
+// the decision: the per-frame records, the temporal analysis, the
+// anti-spoofing observations of the best frames and the probes.
+type analysis struct {
+	info    vision.VideoInfo
+	recs    []liveness.FrameMeasures
+	tm      liveness.Temporal
+	obs     []liveness.SpoofObs
+	probes  []facematch.Probe
+	timings map[string]time.Duration
+}
+
 func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch liveness.Challenge) (liveness.Result, error) {
+	a, err := d.analyse(ctx, w, v)
+	if err != nil {
+		return liveness.Result{}, err
+	}
+	t0 := time.Now()
+	res := liveness.JudgeTemporal(a.recs, a.tm, a.obs, ch, d.cfg.Quality, d.cfg.Liveness)
+	a.timings["analysis"] += time.Since(t0)
+	if a.info.Duration > 0 {
+		res.Duration = a.info.Duration
+	}
+	res.Probes = a.probes
+	res.Models = make(map[string]string, len(d.models))
+	for k, v := range d.models {
+		res.Models[k] = v
+	}
+	res.Timings = a.timings
+	return res, nil
+}
+
+// analyse ingests, decodes and measures v with worker w.
+func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*analysis, error) {
 	timings := map[string]time.Duration{}
 	t0 := time.Now()
 	src, err := vision.OpenSource(ctx, v, d.limits)
 	if err != nil {
-		return liveness.Result{}, err
+		return nil, err
 	}
 	defer src.Close()
 	timings["ingest"] = time.Since(t0)
@@ -197,10 +230,10 @@ func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch l
 	t0 = time.Now()
 	info, err := vision.Probe(ctx, src.Path(), d.limits)
 	if err != nil {
-		return liveness.Result{}, err
+		return nil, err
 	}
 	if err := vision.CheckLimits(info, d.limits); err != nil {
-		return liveness.Result{}, err
+		return nil, err
 	}
 	timings["probe"] = time.Since(t0)
 
@@ -208,7 +241,7 @@ func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch l
 		Interval: d.cfg.SampleInterval, MaxFrames: d.cfg.MaxFrames, Limits: d.limits,
 		ThumbSize: vision.DefaultThumbSize})
 	if err != nil {
-		return liveness.Result{}, err
+		return nil, err
 	}
 
 	// Decode on its own goroutine so that decoding the next frames
@@ -257,44 +290,43 @@ func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch l
 	var measureTime time.Duration
 	for x := range frames {
 		if x.err != nil {
-			return liveness.Result{}, x.err
+			return nil, x.err
 		}
 		if err := ctx.Err(); err != nil {
 			x.f.Mat.Close()
-			return liveness.Result{}, fmt.Errorf("cv: %w", err)
+			return nil, fmt.Errorf("cv: %w", err)
 		}
 		t := time.Now()
 		m, err := w.meas.Measure(x.f)
 		measureTime += time.Since(t)
 		if err != nil {
 			x.f.Mat.Close()
-			return liveness.Result{}, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, err)
+			return nil, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, err)
 		}
 		recs = append(recs, m)
 		keep.offer(x.f, m)
 	}
 	if err := ctx.Err(); err != nil {
-		return liveness.Result{}, fmt.Errorf("cv: %w", err)
+		return nil, fmt.Errorf("cv: %w", err)
 	}
 	timings["decode"] = decodeTime
 	timings["detect"] = measureTime
 
 	// The temporal analysis (pure Go) runs while the anti-spoofing models
 	// and the probe crops use the worker's gocv objects.
-	var tm liveness.Temporal
+	a := &analysis{info: info, recs: recs, timings: timings}
 	var analysisTime time.Duration
 	tdone := make(chan struct{})
 	go func() {
 		defer close(tdone)
 		t := time.Now()
-		tm = liveness.AnalyzeTemporal(recs)
+		a.tm = liveness.AnalyzeTemporal(recs)
 		analysisTime = time.Since(t)
 	}()
 
 	// Passive anti-spoofing and replay cues on the best frames.
 	t0 = time.Now()
 	best := keep.best()
-	var obs []liveness.SpoofObs
 	for _, k := range best {
 		f := k.rec.Faces[0]
 		sc, err := w.spoof.Score(k.mat, f.Box)
@@ -306,12 +338,11 @@ func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch l
 			o.Moire, o.Bezel, o.BezelSides, o.Detail = rc.Moire, rc.Bezel, rc.BezelSides, rc.Detail
 			o.Contrast, o.DarkLevel, o.Specular = rc.Contrast, rc.DarkLevel, rc.Specular
 		}
-		obs = append(obs, o)
+		a.obs = append(a.obs, o)
 	}
 	timings["antispoof"] = time.Since(t0)
 
 	t0 = time.Now()
-	var probes []facematch.Probe
 	var probeErr error
 	for _, k := range best {
 		p, err := d.probe(k)
@@ -319,27 +350,15 @@ func (d *Detector) detect(ctx context.Context, w *worker, v liveness.Video, ch l
 			probeErr = err
 			break
 		}
-		probes = append(probes, p)
+		a.probes = append(a.probes, p)
 	}
 	timings["probes"] = time.Since(t0)
 	<-tdone
+	timings["analysis"] = analysisTime
 	if probeErr != nil {
-		return liveness.Result{}, probeErr
+		return nil, probeErr
 	}
-	t0 = time.Now()
-	res := liveness.JudgeTemporal(recs, tm, obs, ch, d.cfg.Quality, d.cfg.Liveness)
-	timings["analysis"] = analysisTime + time.Since(t0)
-	if info.Duration > 0 {
-		res.Duration = info.Duration
-	}
-	res.Probes = probes
-
-	res.Models = make(map[string]string, len(d.models))
-	for k, v := range d.models {
-		res.Models[k] = v
-	}
-	res.Timings = timings
-	return res, nil
+	return a, nil
 }
 
 // probe crops a kept frame around its main face for matching.
