@@ -64,6 +64,8 @@ func TestBrowserRealPipeline(t *testing.T) {
 		require.NotNil(t, st.Last.Match, "the face was matched against the registry photo")
 		assert.Equal(t, "match", st.Last.Match.Decision)
 		assert.GreaterOrEqual(t, st.Last.Match.Similarity, st.Last.Match.Threshold)
+		copyScreenshot(t, res.shots["1-form"], "page-fa-form.png")
+		copyScreenshot(t, res.shots["3-otp"], "page-fa-otp.png")
 		copyScreenshot(t, res.shots["6-analysing"], "page-fa-analysing.png")
 		copyScreenshot(t, res.shots["7-decision"], "page-fa-decision-approved.png")
 	})

@@ -344,6 +344,7 @@ func TestBrowserFakeVision(t *testing.T) {
 	reg := writeRegistry(t,
 		record("0499370899", "سارا", "احمدی", "1370/01/15", "09121234567", "", ""),
 		record("0023456787", "مریم", "کریمی", "1390/02/10", "09131234567", "", ""),
+		record("0790419904", "Ali", "Rezaei", "1380/06/31", "09191234567", "", ""),
 	)
 	srv := startE2EServer(t, Options{Vision: "fake", Registry: "memory:" + reg, IPRate: 0, IDRate: 0})
 	ctx := browser(t, chromium, "")
@@ -375,8 +376,17 @@ func TestBrowserFakeVision(t *testing.T) {
 	require.False(t, res2.eligible)
 	require.Equal(t, []string{"underage"}, res2.reasons)
 
-	copyScreenshot(t, res.shots["1-form"], "page-fa-form.png")
-	copyScreenshot(t, res.shots["3-otp"], "page-fa-otp.png")
+	// The camera in English, for the README.
+	ctx3 := browser(t, chromium, "")
+	en := pageRun{lang: "en", nationalID: "0790419904", birth: [3]string{"1380", "6", "31"}, mobile: "09191234567",
+		otp: srv.app.OTP, shots: shots, prefix: "en-fake", stopAtCamera: true}
+	res3 := en.walk(t, ctx3, srv.URL)
+	require.True(t, res3.eligible)
+	title, err := chromedp.Run(ctx3, chromedp.Text(chromedp.ID("h-camera")))
+	require.NoError(t, err)
+	require.Equal(t, "Record a selfie video", title)
+
+	copyScreenshot(t, res3.shots["4-camera"], "page-en-camera.png")
 	copyScreenshot(t, res.shots["4-camera"], "page-fa-camera.png")
 	copyScreenshot(t, res.shots["5-recording"], "page-fa-recording.png")
 	copyScreenshot(t, res2.shots["2-inquiry"], "page-fa-inquiry-refused.png")
