@@ -6,6 +6,22 @@
 //
 //	go run ./examples/brokerage -vision=fake          # no models needed
 //	go run ./examples/brokerage -models $HOVIYAT_MODELS -photo-root $HOVIYAT_DATA
+//
+// Endpoints (JSON; errors are {"error": {"code", "message", "reason",
+// "reasons", "messages": {"fa": [...], "en": [...]}}}):
+//
+//	POST /api/inquiry                 {national_id, birth_date, mobile} -> eligibility and reasons
+//	POST /api/otp                     same body -> code sent (masked mobile, expiry)
+//	POST /api/otp/confirm             {national_id, code}
+//	POST /api/sessions                same body as inquiry -> session ID, challenge, head turn, expiry, attempts left
+//	POST /api/sessions/{id}/video     multipart field "video" -> decision (outcome, reasons, attempts left)
+//	GET  /api/status/{nationalID}     state, attempts, last decision
+//	GET  /api/reasons                 the reason catalogue (codes, Persian and English texts and hints)
+//	GET  /api/config                  what the page needs (vision mode, record seconds, upload cap)
+//	GET  /api/reviews                 operator: decisions waiting for review (bearer token)
+//	POST /api/reviews/{attemptID}     operator: {approve, operator_id, note, reasons}
+//	GET  /api/dev/otp/{mobile}        operator, development only: the console OTP sender's last code
+//	GET  /metrics, GET /healthz, GET / (the page)
 package main
 
 import (

@@ -14,7 +14,8 @@ import (
 
 // Options is the process configuration, read from flags with environment
 // fallbacks (a flag given on the command line wins over its variable).
-// Every option is listed in optionDocs, which -help prints.
+// Every option is listed in optionDocs, which -help prints. It is a plain
+// value.
 type Options struct {
 	Addr            string
 	DataDir         string

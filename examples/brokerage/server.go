@@ -22,7 +22,7 @@ var webFiles embed.FS
 
 // Config builds a Server. The Verifier (with Metrics as its Observer, so
 // stage timings and decisions are exported) is required; zero values of
-// the other fields mean the documented defaults.
+// the other fields mean the documented defaults. NewServer copies it.
 type Config struct {
 	// Verifier runs the ceremony. Required.
 	Verifier *kyc.Verifier
