@@ -1,15 +1,16 @@
 package main
 
 import (
-	"errors"
-
 	"github.com/hoviyat/hoviyat/liveness"
+	"github.com/hoviyat/hoviyat/liveness/cv"
 )
 
-// newDetector builds the liveness detector from the models in dir.
-//
-// liveness/cv has not landed yet; until it does the CLI cannot judge
-// videos and says so with an internal error.
+// newDetector builds the liveness detector from the models in dir with
+// its default thresholds.
 func newDetector(dir string) (liveness.Detector, func() error, error) {
-	return nil, nil, &cliError{Code: codeInternal, Err: errors.New("hoviyat: liveness/cv detector not available in this build yet")}
+	d, err := cv.New(cv.Config{ModelsDir: dir})
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, d.Close, nil
 }
