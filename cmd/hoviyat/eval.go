@@ -37,6 +37,8 @@ const (
 	pairsDeep    = "deepface_photos"
 	pairsGoFace  = "goface_photos"
 	refStillTime = "0.5"
+	thrMatch     = "match.threshold"
+	thrReview    = "match.review_floor"
 	// probesAfter is when probes may start for a clip whose reference is
 	// its own still at 0.5 s.
 	probesAfter = time.Second
@@ -220,14 +222,16 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		Thresholds:  map[string]float64{},
 	}
 	th := eng.matcher.Thresholds()
-	rep.Thresholds["match"] = th.Match
-	rep.Thresholds["match_review_floor"] = th.ReviewFloor
+	rep.Thresholds[thrMatch] = th.Match
+	rep.Thresholds[thrReview] = th.ReviewFloor
 	for _, k := range kept {
+		// The detector's own names are already namespaced ("quality.",
+		// "liveness.").
 		for m, id := range k.v.Live.Models {
 			rep.Models[m] = id
 		}
 		for t, x := range k.v.Live.Thresholds {
-			rep.Thresholds["liveness."+t] = x
+			rep.Thresholds[t] = x
 		}
 		break
 	}
@@ -252,6 +256,11 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	rep.Compute(eval.MatchThresholds{Match: th.Match, ReviewFloor: th.ReviewFloor}, *minHit)
+	for _, c := range rep.ClipsOf(eval.SetDeepfake) {
+		if c.Outcome == eval.Approved {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("The deepfake %s was approved: the pipeline has no detector of digital face manipulation, and a deepfake played into the upload is an injection attack, outside what presentation-attack detection covers. Hosts must counter injection on the capture path (in-app recording, the session's challenge nonce, reading the displayed text aloud).", c.ID))
+		}
+	}
 
 	progress("drawing plots…")
 	plots, err := writePlots(*out, rep)
@@ -921,9 +930,9 @@ func writePlots(dir string, rep *eval.Report) ([]string, error) {
 			s.i = append(s.i, float64(p.Score))
 		}
 	}
-	thr := rep.Thresholds["match"]
+	thr := rep.Thresholds[thrMatch]
 	marks := []eval.Mark{{Name: "match threshold", X: thr}}
-	if rf, ok := rep.Thresholds["match_review_floor"]; ok && rf != thr {
+	if rf, ok := rep.Thresholds[thrReview]; ok && rf != thr {
 		marks = append(marks, eval.Mark{Name: "review floor", X: rf})
 	}
 	if len(order) > 0 {
@@ -973,12 +982,10 @@ func writePlots(dir string, rep *eval.Report) ([]string, error) {
 		}
 	}
 	if len(bona)+len(attack) > 0 {
-		var marksL []eval.Mark
-		if t, ok := rep.Thresholds["liveness.live"]; ok {
-			marksL = append(marksL, eval.Mark{Name: "live threshold", X: t})
-		}
+		// The verdict is a rule over several signals, not a cut on the
+		// fused score, so no threshold line is drawn.
 		err := eval.SaveHistogram(filepath.Join(dir, "liveness_hist.png"), "liveness score of judged videos", "fused liveness score",
-			0, 1, 20, []eval.Series{{Name: "bona fide", Values: bona}, {Name: "attacks (real + synthetic)", Values: attack}, {Name: "quality-perturbed", Values: quality}}, marksL)
+			0, 1, 20, []eval.Series{{Name: "bona fide", Values: bona}, {Name: "attacks (real + synthetic)", Values: attack}, {Name: "quality-perturbed", Values: quality}}, nil)
 		if err != nil {
 			return nil, err
 		}

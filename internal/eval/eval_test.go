@@ -54,12 +54,12 @@ func TestPAD(t *testing.T) {
 	t.Parallel()
 	ps := []Presentation{
 		{ID: "g1", Outcome: Approved},
-		{ID: "g2", Outcome: Rejected},
+		{ID: "g2", Outcome: Rejected, Spoof: true},
 		{ID: "g3", Outcome: Review},
 		{ID: "g4", Outcome: Approved},
 		{ID: "a1", Species: "screen", Outcome: Rejected},
 		{ID: "a2", Species: "screen", Outcome: Review},
-		{ID: "a3", Species: "photo", Outcome: Rejected},
+		{ID: "a3", Species: "photo", Outcome: Rejected, Spoof: true},
 		{ID: "a4", Species: "photo", Outcome: Rejected},
 		{ID: "a5", Species: "photo", Outcome: Locked},
 		{ID: "a6", Species: "print", Outcome: Approved},
@@ -71,6 +71,8 @@ func TestPAD(t *testing.T) {
 	photo, print, screen := r.Species[0], r.Species[1], r.Species[2]
 	assert.Equal(t, 0.0, photo.APCER)
 	assert.Equal(t, 3, photo.Rejected, "locked counts as rejected")
+	assert.Equal(t, 1, photo.Spoof)
+	assert.Equal(t, 1, r.BonaFideSpoof)
 	assert.Equal(t, 1.0, print.APCER)
 	assert.Equal(t, 1, print.Approved)
 	assert.Equal(t, 1, print.Errors)

@@ -34,6 +34,9 @@ type Presentation struct {
 	// presentation; "" marks a bona fide presentation.
 	Species string
 	Outcome Outcome
+	// Spoof reports that the decision named spoof_suspected (the liveness
+	// verdict itself, as opposed to a quality reason).
+	Spoof bool
 }
 
 // SpeciesRate is APCER for one attack species.
@@ -48,6 +51,9 @@ type SpeciesRate struct {
 	Review   int `json:"review"`
 	Rejected int `json:"rejected"`
 	Errors   int `json:"errors"`
+	// Spoof counts presentations whose decision named spoof_suspected:
+	// caught by the liveness verdict rather than only by the quality gate.
+	Spoof int `json:"spoof"`
 	// Missed lists the presentations that were not rejected.
 	Missed []string `json:"missed,omitempty"`
 }
@@ -78,6 +84,8 @@ type PADRates struct {
 	ErrorRate  float64 `json:"error_rate"`
 	// BonaFideRejected lists the bona fide presentations rejected.
 	BonaFideRejected []string `json:"bona_fide_rejected,omitempty"`
+	// BonaFideSpoof counts bona fide presentations called spoof_suspected.
+	BonaFideSpoof int `json:"bona_fide_spoof"`
 }
 
 // PAD computes PADRates over ps. Species are listed in name order.
@@ -88,6 +96,9 @@ func PAD(ps []Presentation) PADRates {
 	for _, p := range ps {
 		if p.Species == "" {
 			r.BonaFide++
+			if p.Spoof {
+				r.BonaFideSpoof++
+			}
 			switch p.Outcome {
 			case Rejected, Locked:
 				bfRej++
@@ -105,6 +116,9 @@ func PAD(ps []Presentation) PADRates {
 			by[p.Species] = s
 		}
 		s.N++
+		if p.Spoof {
+			s.Spoof++
+		}
 		switch p.Outcome {
 		case Rejected, Locked:
 			s.Rejected++

@@ -139,9 +139,9 @@ func (r *Report) Compute(thr MatchThresholds, minHit float64) {
 	for _, c := range r.Clips {
 		switch c.Set {
 		case SetGenuine:
-			ps = append(ps, Presentation{ID: c.ID, Outcome: c.Outcome})
+			ps = append(ps, Presentation{ID: c.ID, Outcome: c.Outcome, Spoof: spoof(c)})
 		case SetAttack:
-			ps = append(ps, Presentation{ID: c.ID, Species: c.Species, Outcome: c.Outcome})
+			ps = append(ps, Presentation{ID: c.ID, Species: c.Species, Outcome: c.Outcome, Spoof: spoof(c)})
 		case SetPerturbed:
 			produced := slices.Clone(c.Reasons)
 			if c.ErrorCode != "" {
@@ -149,7 +149,7 @@ func (r *Report) Compute(thr MatchThresholds, minHit float64) {
 			}
 			ls = append(ls, Labelled{ID: c.ID, Expected: c.Expected, Outcome: c.Outcome, Produced: produced})
 			if c.Species != "" {
-				ps = append(ps, Presentation{ID: c.ID, Species: c.Species, Outcome: c.Outcome})
+				ps = append(ps, Presentation{ID: c.ID, Species: c.Species, Outcome: c.Outcome, Spoof: spoof(c)})
 			}
 		}
 		if c.Set != SetMalformed {
@@ -188,6 +188,8 @@ func (r *Report) Compute(thr MatchThresholds, minHit float64) {
 	}
 	r.Checks = r.checks()
 }
+
+func spoof(c Clip) bool { return slices.Contains(c.Reasons, reason.SpoofSuspected) }
 
 // MatchThresholds are the matcher's operating threshold and review floor.
 type MatchThresholds struct {
@@ -415,12 +417,14 @@ func (r *Report) WriteMarkdown(w io.Writer, imgDir string) error {
 	p("- **BPCER** (bona fide presentation classification error rate): the share of bona fide presentations rejected, for any reason (a genuine clip rejected for a real quality problem counts too). Review is reported apart as operator load.\n")
 	p("- **FMR / FNMR** (false match / false non-match rate, ISO/IEC 19795-1): the share of impostor pairs scored at or above the threshold, and of genuine pairs below it. **EER**: the rate where they are equal. **AUC**: area under the ROC curve (probability a genuine pair outscores an impostor pair). FNMR at FMR x uses the lowest threshold whose FMR on the impostor pairs is at most x; with fewer than 1/x impostor pairs the target can only be met with no false match observed, so the true FMR is bounded, not measured.\n\n")
 
-	p("## Presentation attack detection\n\n| species | n | rejected | review | approved | APCER | missed |\n|---|---|---|---|---|---|---|\n")
+	p("## Presentation attack detection\n\n")
+	p("`spoof_suspected`: how many of the rejections named the liveness verdict; the others were stopped by the quality gate alone (for example a second face), which rejects them just the same but is not a presentation-attack classification.\n\n")
+	p("| species | n | rejected | of which spoof_suspected | review | approved | APCER | missed |\n|---|---|---|---|---|---|---|---|\n")
 	for _, s := range r.PAD.Species {
-		p("| %s | %d | %d | %d | %d | %s | %s |\n", s.Species, s.N, s.Rejected, s.Review, s.Approved, pct(s.APCER), listOrNone(s.Missed))
+		p("| %s | %d | %d | %d | %d | %d | %s | %s |\n", s.Species, s.N, s.Rejected, s.Spoof, s.Review, s.Approved, pct(s.APCER), listOrNone(s.Missed))
 	}
-	p("\nBona fide (genuine clips): %d; BPCER %s (rejected: %s); review %s; could not decide %s.\n\n",
-		r.PAD.BonaFide, pct(r.PAD.BPCER), listOrNone(r.PAD.BonaFideRejected), pct(r.PAD.ReviewRate), pct(r.PAD.ErrorRate))
+	p("\nBona fide (genuine clips): %d; BPCER %s (rejected: %s); called spoof_suspected: %d; review %s; could not decide %s.\n\n",
+		r.PAD.BonaFide, pct(r.PAD.BPCER), listOrNone(r.PAD.BonaFideRejected), r.PAD.BonaFideSpoof, pct(r.PAD.ReviewRate), pct(r.PAD.ErrorRate))
 	if df := r.ClipsOf(SetDeepfake); len(df) > 0 {
 		p("### Deepfake (not a presentation attack)\n\n")
 		p("A digital face manipulation replayed as a file is an injection-type attack, outside ISO/IEC 30107-3's presentation attacks, so it is not in APCER.\n\n")
