@@ -79,7 +79,7 @@ type QualityConfig struct {
 
 	// MaxShake: camera_shake when the median frame-to-frame change of the
 	// global motion (jitter), as a share of the frame's longest side, is
-	// above it (see Temporal.Shake). Default 0.05.
+	// above it (see Temporal.Shake). Default 0.03.
 	MaxShake float64
 }
 
@@ -105,7 +105,7 @@ func DefaultQualityConfig() QualityConfig {
 		MaxPitch:             30,
 		MaxRoll:              20,
 		MaxGlare:             0.04,
-		MaxShake:             0.05,
+		MaxShake:             0.03,
 	}
 }
 
