@@ -34,6 +34,7 @@ type benchJSON struct {
 	Concurrency int                    `json:"concurrency"`
 	CPUs        int                    `json:"cpus"`
 	DecodeMS    eval.Spread            `json:"decode_only_ms"`
+	ProbeMS     eval.Spread            `json:"probe_ms"`
 	EndToEndMS  eval.Spread            `json:"end_to_end_ms"`
 	Ratio       float64                `json:"ratio_median"`
 	PerMinute   float64                `json:"videos_per_minute"`
@@ -122,6 +123,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	var (
 		mu      sync.Mutex
 		decode  []float64
+		probe   []float64
 		e2e     []float64
 		stages  = map[string][]float64{}
 		frames  int
@@ -129,7 +131,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	)
 	decodeOnce := func() {
 		t0 := time.Now()
-		n, err := decodeAll(ctx, *video)
+		n, pd, err := decodeAll(ctx, *video)
 		d := time.Since(t0)
 		mu.Lock()
 		defer mu.Unlock()
@@ -138,6 +140,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		}
 		frames = n
 		decode = append(decode, ms(d))
+		probe = append(probe, ms(pd))
 	}
 	e2eOnce := func() {
 		t0 := time.Now()
@@ -201,7 +204,7 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	out := benchJSON{
 		Video: *video, Width: info.Width, Height: info.Height, DurationS: info.Duration.Seconds(), Codec: info.Codec,
 		Runs: *runs, Concurrency: *conc, CPUs: runtime.NumCPU(),
-		DecodeMS: eval.Summarize(decode), EndToEndMS: eval.Summarize(e2e),
+		DecodeMS: eval.Summarize(decode), ProbeMS: eval.Summarize(probe), EndToEndMS: eval.Summarize(e2e),
 		StagesMS: map[string]eval.Spread{}, PeakRSSMB: peakRSSMB(),
 		Outcome: string(last.Judgement.Outcome), Reference: refDesc, FramesRead: frames,
 	}
@@ -230,26 +233,30 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-// decodeAll probes and decodes every frame of the video to BGR, as the
-// detector's ingestion does, and returns the number of frames.
-func decodeAll(ctx context.Context, path string) (int, error) {
+// decodeAll probes the video and decodes every frame to upright BGR
+// through the ingestion path Detect uses (internal/vision), without
+// sampling: what reading the whole video costs. It returns the number of
+// frames and the time the probe took.
+func decodeAll(ctx context.Context, path string) (int, time.Duration, error) {
+	t0 := time.Now()
 	info, err := vision.Probe(ctx, path, vision.Limits{})
+	pd := time.Since(t0)
 	if err != nil {
-		return 0, err
+		return 0, pd, err
 	}
 	d, err := vision.NewDecoder(path, info, vision.DecodeOptions{})
 	if err != nil {
-		return 0, err
+		return 0, pd, err
 	}
 	defer d.Close()
 	n := 0
 	for {
 		f, err := d.Next(ctx)
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			return n, pd, nil
 		}
 		if err != nil {
-			return n, err
+			return n, pd, err
 		}
 		f.Mat.Close()
 		n++
@@ -297,6 +304,7 @@ func writeBenchTable(w io.Writer, b benchJSON) {
 		fmt.Fprintf(w, "%-22s %9.0f %9.0f %9.0f %9.0f\n", name, s.Median, s.P90, s.Min, s.Max)
 	}
 	row("decode-only", b.DecodeMS)
+	row("  of which probe", b.ProbeMS)
 	row("end-to-end", b.EndToEndMS)
 	keys := make([]string, 0, len(b.StagesMS))
 	for k := range b.StagesMS {

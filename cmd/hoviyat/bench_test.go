@@ -63,7 +63,7 @@ func BenchmarkDecodeOnly720p(b *testing.B) {
 	ctx := context.Background()
 	b.ResetTimer()
 	for b.Loop() {
-		if _, err := decodeAll(ctx, clip); err != nil {
+		if _, _, err := decodeAll(ctx, clip); err != nil {
 			b.Fatal(err)
 		}
 	}

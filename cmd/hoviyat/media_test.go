@@ -144,6 +144,7 @@ func TestBenchOnRealMedia(t *testing.T) {
 	assert.Equal(t, 2, b.DecodeMS.N)
 	assert.Equal(t, 2, b.EndToEndMS.N)
 	assert.Positive(t, b.DecodeMS.Median)
+	assert.Less(t, b.ProbeMS.Median, b.DecodeMS.Median, "the probe is part of decode-only")
 	assert.Greater(t, b.EndToEndMS.Median, b.DecodeMS.Median*0.5, "end-to-end includes decoding")
 	assert.InDelta(t, b.EndToEndMS.Median/b.DecodeMS.Median, b.Ratio, 1e-9)
 	assert.Positive(t, b.PerMinute)
