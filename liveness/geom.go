@@ -84,3 +84,34 @@ func fitAffine(src, dst []facematch.Point) (affine2, bool) {
 	t.ty = ny - (t.c*mx + t.d*my)
 	return t, true
 }
+
+// fitSimilarity returns the least-squares similarity (rotation, uniform
+// scale, translation) of src onto dst as an affine2.
+func fitSimilarity(src, dst []facematch.Point) (affine2, bool) {
+	n := len(src)
+	if n < 2 || len(dst) != n {
+		return affine2{}, false
+	}
+	var mx, my, nx, ny float64
+	for i := range src {
+		mx += src[i].X
+		my += src[i].Y
+		nx += dst[i].X
+		ny += dst[i].Y
+	}
+	fn := float64(n)
+	mx, my, nx, ny = mx/fn, my/fn, nx/fn, ny/fn
+	var p, q, den float64
+	for i := range src {
+		x, y := src[i].X-mx, src[i].Y-my
+		u, v := dst[i].X-nx, dst[i].Y-ny
+		p += x*u + y*v
+		q += x*v - y*u
+		den += x*x + y*y
+	}
+	if den < 1e-12 {
+		return affine2{}, false
+	}
+	a, b := p/den, q/den
+	return affine2{a: a, b: -b, c: b, d: a, tx: nx - (a*mx - b*my), ty: ny - (b*mx + a*my)}, true
+}

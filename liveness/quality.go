@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/reason"
 )
 
@@ -39,7 +40,8 @@ type QualityConfig struct {
 	// share of the frame height. Default 0.2.
 	MinFaceHeight float64
 	// MaxOutside: face_out_of_frame when more than this share of the face
-	// box lies outside the frame. Default 0.2.
+	// (its aligned-crop square, placed by the landmarks) lies outside the
+	// frame. Default 0.2.
 	MaxOutside float64
 
 	// MinLuma: low_light when the face's mean luminance (0-255) is below
@@ -229,16 +231,29 @@ func (c QualityConfig) secondFaces(m *FrameMeasures) int {
 	return n
 }
 
-// outsideShare is the share of the face box outside the frame.
+// outsideShare is the share of the face that lies outside the frame. The
+// face's extent is taken from its landmarks, not from the detector's box:
+// on a face cut by the frame edge the detector boxes only the visible part,
+// while the aligned-crop square (CropLandmarks' template, forehead to
+// chin) mapped through the landmarks' similarity transform still covers
+// the whole face. The share is sampled on a 12x12 grid of that square.
 func outsideShare(m *FrameMeasures) float64 {
-	f := m.Faces[0].Box
-	if f.W <= 0 || f.H <= 0 {
+	f := m.Faces[0]
+	t, ok := fitSimilarity(CropLandmarks[:], f.Landmarks[:])
+	if !ok || m.Width <= 0 || m.Height <= 0 {
 		return 0
 	}
-	x0, y0 := math.Max(0, f.X), math.Max(0, f.Y)
-	x1, y1 := math.Min(float64(m.Width), f.X+f.W), math.Min(float64(m.Height), f.Y+f.H)
-	in := math.Max(0, x1-x0) * math.Max(0, y1-y0)
-	return 1 - in/(f.W*f.H)
+	const n = 12
+	out := 0
+	for i := 0; i < n; i++ {
+		for j := 0; j < n; j++ {
+			p := t.apply(facematch.Point{X: (float64(i) + 0.5) * CropSize / n, Y: (float64(j) + 0.5) * CropSize / n})
+			if p.X < 0 || p.Y < 0 || p.X >= float64(m.Width) || p.Y >= float64(m.Height) {
+				out++
+			}
+		}
+	}
+	return float64(out) / (n * n)
 }
 
 func (c QualityConfig) problems(m *FrameMeasures, poseExempt bool) frameProblems {

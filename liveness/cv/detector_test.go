@@ -299,3 +299,27 @@ func TestDetectConcurrent(t *testing.T) {
 		assert.NoError(t, err)
 	}
 }
+
+// TestDetectDerivedQuality covers the quality reasons the test-media set
+// has no video for: a face pushed half out of the frame and an
+// overexposed face, made from g06 with ffmpeg at test time.
+func TestDetectDerivedQuality(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		vf   string
+		want reason.Code
+	}{
+		{"out_of_frame", "crop=400:1280:400:0", reason.FaceOutOfFrame},
+		{"overexposed", "eq=brightness=0.55:contrast=1.3", reason.Overexposed},
+	} {
+		out := filepath.Join(dir, c.name+".mp4")
+		ffmpeg(t, "-i", cvClip(t, "g06"), "-t", "4", "-an", "-vf", c.vf, "-c:v", "libx264", "-preset", "veryfast",
+			"-crf", "20", "-pix_fmt", "yuv420p", out)
+		r, err := detector(t).Detect(context.Background(), fileVideo(t, out), readChallenge)
+		require.NoError(t, err)
+		assert.Contains(t, r.Quality, c.want, "%s: measures %v", c.name, r.Measures)
+		assert.NotEqual(t, liveness.Live, r.Verdict)
+	}
+}

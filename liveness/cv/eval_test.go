@@ -23,7 +23,8 @@ import (
 // with the default thresholds and with each threshold moved by ±10% and
 // ±20%. It runs only when HOVIYAT_LIVENESS_EVAL names the testmedia output
 // directory (go run ./internal/testmedia -out DIR); the markdown goes to
-// HOVIYAT_LIVENESS_EVAL_OUT (default stdout).
+// HOVIYAT_LIVENESS_EVAL_OUT (default stdout); HOVIYAT_LIVENESS_EVAL_EXTRA may
+// name a directory of further attack videos (*.mp4) that must all be stopped.
 //
 //	HOVIYAT_LIVENESS_EVAL=/tmp/media go test -run TestLivenessEvaluation -timeout 30m ./liveness/cv
 
@@ -85,6 +86,16 @@ func TestLivenessEvaluation(t *testing.T) {
 		items = append(items, it)
 	}
 	labels.Close()
+	// Further attack videos made elsewhere (e.g. another generator's photo,
+	// print and screen replays): every one must be stopped.
+	if extra := os.Getenv("HOVIYAT_LIVENESS_EVAL_EXTRA"); extra != "" {
+		more, err := filepath.Glob(filepath.Join(extra, "*.mp4"))
+		require.NoError(t, err)
+		for _, p := range more {
+			items = append(items, &evalItem{name: "extra/" + strings.TrimSuffix(filepath.Base(p), ".mp4"), path: p,
+				group: "synthetic_attack", expected: reason.SpoofSuspected})
+		}
+	}
 
 	d, err := New(Config{ModelsDir: cvModels(t), Workers: 1})
 	require.NoError(t, err)
