@@ -45,6 +45,9 @@ type nodeConfig struct {
 	Lease time.Duration
 	// MaxConns caps the store's connections (0: the backend default).
 	MaxConns int
+	// Photo, when set, is a JPEG file used as every person's registry
+	// photo (instead of the kyctest photo the fake matcher reads).
+	Photo string
 }
 
 func (c nodeConfig) lease() time.Duration {
@@ -105,9 +108,15 @@ func newNode(c nodeConfig, st kyc.Store, configure func(*kyc.Config)) (*node, er
 	if err != nil {
 		return nil, err
 	}
+	var photo []byte
+	if c.Photo != "" {
+		if photo, err = os.ReadFile(c.Photo); err != nil {
+			return nil, err
+		}
+	}
 	n := &node{Harness: h, cfg: c, applicants: map[string]kyc.Applicant{}}
 	for _, id := range c.NIDs {
-		a, err := h.AddPerson(kyctest.PersonSpec{NationalID: id})
+		a, err := h.AddPerson(kyctest.PersonSpec{NationalID: id, Photo: photo})
 		if err != nil {
 			return nil, err
 		}
