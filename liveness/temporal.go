@@ -64,87 +64,201 @@ func faceCentre(f FaceObs) facematch.Point {
 
 // AnalyzeTemporal measures the motion of a sequence of frames (in time
 // order). It is pure computation on the measures and safe to call
-// concurrently on distinct inputs.
+// concurrently on distinct inputs; it gives the same result as feeding the
+// frames one by one to a TemporalAccumulator.
 func AnalyzeTemporal(frames []FrameMeasures) Temporal {
+	acc := NewTemporalAccumulator()
+	for i := range frames {
+		acc.Add(frames[i])
+	}
+	return acc.Temporal()
+}
+
+// TemporalAccumulator computes the temporal analysis incrementally, as the
+// frames arrive, so that a detector can do most of it while the video is
+// still being decoded: each Add registers the new face crop with the
+// earlier frames it pairs with and measures the camera motion since the
+// previous frame. It keeps the crops' registration data only for the last
+// ChangeLag or so. Not safe for concurrent use.
+type TemporalAccumulator struct {
+	frames []FrameMeasures
+	feats  map[int]*cropFeatures
+
+	// Pairs still waiting for a partner ActivityLag / ChangeLag later.
+	pendingActivity []int
+	pendingChange   []int
+
+	mouth, eyes, change []float64
+	blinks              int
+	lastEvent           time.Duration
+
+	// Camera shake.
+	bg, fc                 []float64
+	prevBG, prevFC         [2]float64
+	havePrevBG, havePrevFC bool
+	bgPairs, pairs         int
+}
+
+// NewTemporalAccumulator returns an empty accumulator.
+func NewTemporalAccumulator() *TemporalAccumulator {
+	return &TemporalAccumulator{feats: map[int]*cropFeatures{}, lastEvent: -time.Hour}
+}
+
+func (a *TemporalAccumulator) feat(i int) *cropFeatures {
+	f, ok := a.feats[i]
+	if !ok {
+		f = newCropFeatures(a.frames[i].Crop)
+		a.feats[i] = f
+	}
+	return f
+}
+
+// Add takes the next frame's measures (in time order). The accumulator
+// keeps m; the caller must not modify it afterwards.
+func (a *TemporalAccumulator) Add(m FrameMeasures) {
+	a.frames = append(a.frames, m)
+	k := len(a.frames) - 1
+	if k > 0 {
+		a.shakePair(&a.frames[k-1], &a.frames[k])
+	}
+	now := a.frames[k].Time
+	// Activity pairs: each earlier frame with its first partner at least
+	// 3/4 ActivityLag later.
+	keep := a.pendingActivity[:0]
+	for _, i := range a.pendingActivity {
+		if now-a.frames[i].Time < ActivityLag*3/4 {
+			keep = append(keep, i)
+			continue
+		}
+		a.activityPair(i, k)
+	}
+	a.pendingActivity = keep
+	keepC := a.pendingChange[:0]
+	for _, i := range a.pendingChange {
+		if now-a.frames[i].Time < ChangeLag {
+			keepC = append(keepC, i)
+			continue
+		}
+		if a.frames[k].Crop != nil {
+			if r := registerFeatures(a.feat(i), a.feat(k)); r.OK {
+				a.change = append(a.change, r.Face)
+			}
+		}
+	}
+	a.pendingChange = keepC
+	if a.frames[k].Crop != nil {
+		a.pendingActivity = append(a.pendingActivity, k)
+		a.pendingChange = append(a.pendingChange, k)
+	}
+	// Forget registration data no pending pair can need.
+	oldest := k
+	for _, i := range append(a.pendingActivity, a.pendingChange...) {
+		oldest = min(oldest, i)
+	}
+	for i := range a.feats {
+		if i < oldest {
+			delete(a.feats, i)
+		}
+	}
+}
+
+func (a *TemporalAccumulator) activityPair(i, k int) {
+	if a.frames[k].Crop == nil {
+		return
+	}
+	r := registerFeatures(a.feat(i), a.feat(k))
+	if !r.OK {
+		return
+	}
+	a.mouth = append(a.mouth, r.Mouth-r.Rest)
+	e := r.Eyes - r.Rest
+	a.eyes = append(a.eyes, e)
+	if t := a.frames[i].Time; e >= EyeEventThreshold && t-a.lastEvent >= 300*time.Millisecond {
+		a.blinks++
+		a.lastEvent = t
+	}
+}
+
+// shakePair measures the camera motion from frame a to b and its change
+// since the previous pair (a smooth pan has none; a shaking hand reverses
+// direction every few frames).
+func (acc *TemporalAccumulator) shakePair(a, b *FrameMeasures) {
+	if a.Width != b.Width || a.Height != b.Height || a.Width == 0 {
+		acc.havePrevBG, acc.havePrevFC = false, false
+		return
+	}
+	acc.pairs++
+	if a.ThumbW == b.ThumbW && a.ThumbH == b.ThumbH && a.ThumbW > 0 {
+		s := float64(a.ThumbW) / float64(a.Width)
+		var ra, rb facematch.Rect
+		if f, ok := a.Main(); ok {
+			ra = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
+		}
+		if f, ok := b.Main(); ok {
+			rb = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
+		}
+		L := float64(max(a.ThumbW, a.ThumbH))
+		sh := globalShift(a.Thumb, b.Thumb, a.ThumbW, a.ThumbH, ra, rb, int(math.Round(0.1*L)))
+		if sh.OK {
+			acc.bgPairs++
+			d := [2]float64{sh.DX / L, sh.DY / L}
+			if acc.havePrevBG {
+				acc.bg = append(acc.bg, math.Hypot(d[0]-acc.prevBG[0], d[1]-acc.prevBG[1]))
+			}
+			acc.prevBG, acc.havePrevBG = d, true
+		} else {
+			acc.havePrevBG = false
+		}
+	} else {
+		acc.havePrevBG = false
+	}
+	fa, oka := a.Main()
+	fb, okb := b.Main()
+	if oka && okb {
+		Lf := float64(max(b.Width, b.Height))
+		ca, cb := faceCentre(fa), faceCentre(fb)
+		d := [2]float64{(cb.X - ca.X) / Lf, (cb.Y - ca.Y) / Lf}
+		if acc.havePrevFC {
+			acc.fc = append(acc.fc, math.Hypot(d[0]-acc.prevFC[0], d[1]-acc.prevFC[1]))
+		}
+		acc.prevFC, acc.havePrevFC = d, true
+	} else {
+		acc.havePrevFC = false
+	}
+}
+
+// Temporal returns the analysis of the frames added so far.
+func (a *TemporalAccumulator) Temporal() Temporal {
 	t := Temporal{Shake: math.NaN(), Parallax: math.NaN(), Change: math.NaN(),
 		Mouth: math.NaN(), Eyes: math.NaN(), YawMin: math.NaN(), YawMax: math.NaN()}
-	shake(frames, &t)
-	continuity(frames, &t)
+	switch {
+	case a.pairs > 0 && a.bgPairs*2 >= a.pairs && len(a.bg) >= 3:
+		t.Shake, t.ShakeSource = median(a.bg), "background"
+	case len(a.fc) >= 3:
+		t.Shake, t.ShakeSource = median(a.fc), "face"
+	}
+	continuity(a.frames, &t)
 	var face []*FrameMeasures
 	var yaws []float64
-	for i := range frames {
-		if frames[i].HasFace() {
-			face = append(face, &frames[i])
-			yaws = append(yaws, frames[i].Yaw)
+	for i := range a.frames {
+		if a.frames[i].HasFace() {
+			face = append(face, &a.frames[i])
+			yaws = append(yaws, a.frames[i].Yaw)
 		}
 	}
 	if len(yaws) > 0 {
 		t.YawMin, t.YawMax = quantile(yaws, 0.05), quantile(yaws, 0.95)
 	}
 	parallax(face, &t)
-	appearance(frames, &t)
+	t.Pairs = len(a.mouth)
+	if len(a.mouth) > 0 {
+		t.Mouth, t.Eyes = quantile(a.mouth, 0.9), quantile(a.eyes, 0.97)
+	}
+	t.Blinks = a.blinks
+	if len(a.change) > 0 {
+		t.Change = median(a.change)
+	}
 	return t
-}
-
-// shake measures camera shake as the median change between consecutive
-// displacement vectors (a smooth pan has none; a shaking hand reverses
-// direction every few frames).
-func shake(frames []FrameMeasures, t *Temporal) {
-	var bg, fc []float64
-	var prevBG, prevFC [2]float64
-	havePrevBG, havePrevFC := false, false
-	bgPairs, pairs := 0, 0
-	for i := 1; i < len(frames); i++ {
-		a, b := &frames[i-1], &frames[i]
-		if a.Width != b.Width || a.Height != b.Height || a.Width == 0 {
-			havePrevBG, havePrevFC = false, false
-			continue
-		}
-		pairs++
-		if a.ThumbW == b.ThumbW && a.ThumbH == b.ThumbH && a.ThumbW > 0 {
-			s := float64(a.ThumbW) / float64(a.Width)
-			var ra, rb facematch.Rect
-			if f, ok := a.Main(); ok {
-				ra = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
-			}
-			if f, ok := b.Main(); ok {
-				rb = facematch.Rect{X: f.Box.X * s, Y: f.Box.Y * s, W: f.Box.W * s, H: f.Box.H * s}
-			}
-			L := float64(max(a.ThumbW, a.ThumbH))
-			sh := globalShift(a.Thumb, b.Thumb, a.ThumbW, a.ThumbH, ra, rb, int(math.Round(0.1*L)))
-			if sh.OK {
-				bgPairs++
-				d := [2]float64{sh.DX / L, sh.DY / L}
-				if havePrevBG {
-					bg = append(bg, math.Hypot(d[0]-prevBG[0], d[1]-prevBG[1]))
-				}
-				prevBG, havePrevBG = d, true
-			} else {
-				havePrevBG = false
-			}
-		} else {
-			havePrevBG = false
-		}
-		fa, oka := a.Main()
-		fb, okb := b.Main()
-		if oka && okb {
-			Lf := float64(max(b.Width, b.Height))
-			ca, cb := faceCentre(fa), faceCentre(fb)
-			d := [2]float64{(cb.X - ca.X) / Lf, (cb.Y - ca.Y) / Lf}
-			if havePrevFC {
-				fc = append(fc, math.Hypot(d[0]-prevFC[0], d[1]-prevFC[1]))
-			}
-			prevFC, havePrevFC = d, true
-		} else {
-			havePrevFC = false
-		}
-	}
-	switch {
-	case pairs > 0 && bgPairs*2 >= pairs && len(bg) >= 3:
-		t.Shake, t.ShakeSource = median(bg), "background"
-	case len(fc) >= 3:
-		t.Shake, t.ShakeSource = median(fc), "face"
-	}
 }
 
 // continuity counts jumps of the main face and gaps without a face.
@@ -197,77 +311,6 @@ func parallax(face []*FrameMeasures, t *Temporal) {
 	}
 }
 
-// appearance registers the aligned face crops: pairs about ActivityLag
-// apart for mouth and eye activity, and pairs about ChangeLag apart for the
-// overall change.
-func appearance(frames []FrameMeasures, t *Temporal) {
-	feats := make([]*cropFeatures, len(frames))
-	feat := func(i int) *cropFeatures {
-		if feats[i] == nil {
-			feats[i] = newCropFeatures(frames[i].Crop)
-		}
-		return feats[i]
-	}
-	n := len(frames)
-	// partner returns the first frame at least lag after frame i, or -1.
-	partner := func(i int, lag time.Duration) int {
-		for k := i + 1; k < n; k++ {
-			if frames[k].Time-frames[i].Time >= lag {
-				return k
-			}
-		}
-		return -1
-	}
-	var mouth, eyes []float64
-	lastEvent := -time.Hour
-	for i := 0; i < n; i++ {
-		k := partner(i, ActivityLag*3/4)
-		if k < 0 {
-			break
-		}
-		if frames[i].Crop == nil || frames[k].Crop == nil {
-			continue
-		}
-		r := registerFeatures(feat(i), feat(k))
-		if !r.OK {
-			continue
-		}
-		mouth = append(mouth, r.Mouth-r.Rest)
-		e := r.Eyes - r.Rest
-		eyes = append(eyes, e)
-		if e >= EyeEventThreshold && frames[i].Time-lastEvent >= 300*time.Millisecond {
-			t.Blinks++
-			lastEvent = frames[i].Time
-		}
-	}
-	t.Pairs = len(mouth)
-	if len(mouth) > 0 {
-		t.Mouth, t.Eyes = quantile(mouth, 0.9), quantile(eyes, 0.97)
-	}
-	// Overall change about ChangeLag apart, on at most maxChangePairs pairs
-	// spread over the video.
-	var change []float64
-	stride := max(1, n/maxChangePairs)
-	for i := 0; i < n; i += stride {
-		if frames[i].Crop == nil {
-			continue
-		}
-		k := partner(i, ChangeLag)
-		if k < 0 {
-			break
-		}
-		if frames[k].Crop == nil {
-			continue
-		}
-		if r := registerFeatures(feat(i), feat(k)); r.OK {
-			change = append(change, r.Face)
-		}
-	}
-	if len(change) > 0 {
-		t.Change = median(change)
-	}
-}
-
 // ActivityLag is the time between the frames compared for mouth and eye
 // activity: long enough for a syllable or a blink to change the face, short
 // enough that the head has hardly moved.
@@ -278,6 +321,3 @@ const ActivityLag = 200 * time.Millisecond
 // glance): 0.36-0.41 for the blinks of the static genuine clip g05, at
 // most 0.15 on any replayed photo of the shared set.
 const EyeEventThreshold = 0.25
-
-// maxChangePairs bounds the registrations for Temporal.Change.
-const maxChangePairs = 30

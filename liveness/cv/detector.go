@@ -287,7 +287,11 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 
 	w.meas.Reset()
 	var recs []liveness.FrameMeasures
-	var measureTime time.Duration
+	// The temporal analysis advances as frames arrive: the analysis side
+	// waits for the decoder anyway, so registering face crops here costs
+	// almost nothing at the end.
+	acc := liveness.NewTemporalAccumulator()
+	var measureTime, temporalTime time.Duration
 	for x := range frames {
 		if x.err != nil {
 			return nil, x.err
@@ -305,6 +309,9 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 		}
 		recs = append(recs, m)
 		keep.offer(x.f, m)
+		t = time.Now()
+		acc.Add(m)
+		temporalTime += time.Since(t)
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cv: %w", err)
@@ -312,16 +319,17 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 	timings["decode"] = decodeTime
 	timings["detect"] = measureTime
 
-	// The temporal analysis (pure Go) runs while the anti-spoofing models
-	// and the probe crops use the worker's gocv objects.
+	// What is left of the temporal analysis (pure Go) runs while the
+	// anti-spoofing models and the probe crops use the worker's gocv
+	// objects.
 	a := &analysis{info: info, recs: recs, timings: timings}
 	var analysisTime time.Duration
 	tdone := make(chan struct{})
 	go func() {
 		defer close(tdone)
 		t := time.Now()
-		a.tm = liveness.AnalyzeTemporal(recs)
-		analysisTime = time.Since(t)
+		a.tm = acc.Temporal()
+		analysisTime = temporalTime + time.Since(t)
 	}()
 
 	// Passive anti-spoofing and replay cues on the best frames.
