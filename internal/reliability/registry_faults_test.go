@@ -37,7 +37,7 @@ const (
 	regMaxAttempts = 3
 )
 
-func newRegistryRig(t *testing.T, breakerThreshold int, fee int64) *registryRig {
+func newRegistryRig(t testing.TB, breakerThreshold int, fee int64) *registryRig {
 	t.Helper()
 	r := &registryRig{
 		civil:        registrytest.NewServer(registrytest.Fixtures{}),
@@ -66,7 +66,7 @@ func newRegistryRig(t *testing.T, breakerThreshold int, fee int64) *registryRig 
 
 // person registers a fresh adult with a JPEG photo and a mobile on the
 // fixture servers and returns the applicant.
-func (r *registryRig) person(t *testing.T) kyc.Applicant {
+func (r *registryRig) person(t testing.TB) kyc.Applicant {
 	t.Helper()
 	id := registry.NationalID(storetest.NationalID())
 	birth := registry.Date{Year: 1370, Month: 1, Day: 15}
