@@ -287,11 +287,31 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 
 	w.meas.Reset()
 	var recs []liveness.FrameMeasures
-	// The temporal analysis advances as frames arrive: the analysis side
-	// waits for the decoder anyway, so registering face crops here costs
-	// almost nothing at the end.
+	// The temporal analysis advances on its own goroutine as frames are
+	// measured, so decoding, measuring and registering face crops share
+	// both cores and little is left after the last frame.
 	acc := liveness.NewTemporalAccumulator()
-	var measureTime, temporalTime time.Duration
+	accIn := make(chan liveness.FrameMeasures, 8)
+	accDone := make(chan struct{})
+	var temporalTime time.Duration
+	go func() {
+		defer close(accDone)
+		for m := range accIn {
+			t := time.Now()
+			acc.Add(m)
+			temporalTime += time.Since(t)
+		}
+	}()
+	accClosed := false
+	closeAcc := func() {
+		if !accClosed {
+			accClosed = true
+			close(accIn)
+			<-accDone
+		}
+	}
+	defer closeAcc()
+	var measureTime time.Duration
 	for x := range frames {
 		if x.err != nil {
 			return nil, x.err
@@ -309,10 +329,9 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 		}
 		recs = append(recs, m)
 		keep.offer(x.f, m)
-		t = time.Now()
-		acc.Add(m)
-		temporalTime += time.Since(t)
+		accIn <- m
 	}
+	closeAcc()
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("cv: %w", err)
 	}

@@ -97,7 +97,12 @@ func TestLivenessEvaluation(t *testing.T) {
 		}
 	}
 
-	d, err := New(Config{ModelsDir: cvModels(t), Workers: 1})
+	cfg := Config{ModelsDir: cvModels(t), Workers: 1}
+	if v := os.Getenv("HOVIYAT_LIVENESS_EVAL_DETECT_SIZE"); v != "" {
+		_, err := fmt.Sscan(v, &cfg.DetectSize)
+		require.NoError(t, err)
+	}
+	d, err := New(cfg)
 	require.NoError(t, err)
 	defer d.Close()
 	w, err := d.acquire(context.Background())
