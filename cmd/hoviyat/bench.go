@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/hoviyat/hoviyat/facematch"
@@ -25,17 +26,23 @@ import (
 
 // benchJSON is the --json output of bench.
 type benchJSON struct {
-	Video       string                 `json:"video"`
-	Width       int                    `json:"width"`
-	Height      int                    `json:"height"`
-	DurationS   float64                `json:"duration_s"`
-	Codec       string                 `json:"codec"`
-	Runs        int                    `json:"runs"`
-	Concurrency int                    `json:"concurrency"`
-	CPUs        int                    `json:"cpus"`
-	DecodeMS    eval.Spread            `json:"decode_only_ms"`
-	ProbeMS     eval.Spread            `json:"probe_ms"`
-	EndToEndMS  eval.Spread            `json:"end_to_end_ms"`
+	Video       string      `json:"video"`
+	Width       int         `json:"width"`
+	Height      int         `json:"height"`
+	DurationS   float64     `json:"duration_s"`
+	Codec       string      `json:"codec"`
+	Runs        int         `json:"runs"`
+	Concurrency int         `json:"concurrency"`
+	CPUs        int         `json:"cpus"`
+	DecodeMS    eval.Spread `json:"decode_only_ms"`
+	ProbeMS     eval.Spread `json:"probe_ms"`
+	EndToEndMS  eval.Spread `json:"end_to_end_ms"`
+	// CPU time of the process per run (user+system, all threads): on a
+	// shared machine it moves far less with other load than wall time.
+	// Per run at concurrency 1; the mean over the phase otherwise.
+	DecodeCPUMS eval.Spread            `json:"decode_only_cpu_ms"`
+	E2ECPUMS    eval.Spread            `json:"end_to_end_cpu_ms"`
+	RatioCPU    float64                `json:"ratio_cpu_median"`
 	Ratio       float64                `json:"ratio_median"`
 	PerMinute   float64                `json:"videos_per_minute"`
 	StagesMS    map[string]eval.Spread `json:"stages_ms"`
@@ -125,6 +132,8 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		decode  []float64
 		probe   []float64
 		e2e     []float64
+		dCPU    []float64
+		eCPU    []float64
 		stages  = map[string][]float64{}
 		frames  int
 		firstEr error
@@ -186,14 +195,22 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		// Alternate the two kinds so load changes on a shared machine hit
 		// both alike.
 		for range *runs {
+			c0 := cpuTime()
 			decodeOnce()
+			c1 := cpuTime()
 			t0 := time.Now()
 			e2eOnce()
 			wall += time.Since(t0)
+			dCPU = append(dCPU, ms(c1-c0))
+			eCPU = append(eCPU, ms(cpuTime()-c1))
 		}
 	} else {
+		c0 := cpuTime()
 		parallel(*runs, decodeOnce)
+		c1 := cpuTime()
 		wall = parallel(*runs, e2eOnce)
+		dCPU = []float64{ms(c1-c0) / float64(*runs)}
+		eCPU = []float64{ms(cpuTime()-c1) / float64(*runs)}
 	}
 	if firstEr != nil {
 		return fail(firstEr)
@@ -214,8 +231,12 @@ func runBench(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	for _, c := range last.Judgement.Reasons {
 		out.Reasons = append(out.Reasons, string(c))
 	}
+	out.DecodeCPUMS, out.E2ECPUMS = eval.Summarize(dCPU), eval.Summarize(eCPU)
 	if out.DecodeMS.Median > 0 {
 		out.Ratio = out.EndToEndMS.Median / out.DecodeMS.Median
+	}
+	if out.DecodeCPUMS.Median > 0 {
+		out.RatioCPU = out.E2ECPUMS.Median / out.DecodeCPUMS.Median
 	}
 	if wall > 0 {
 		out.PerMinute = float64(len(e2e)) / wall.Minutes()
@@ -272,6 +293,15 @@ func probeReference(p facematch.Probe) (reference, error) {
 	return reference{path: "(probe)", ref: facematch.Reference{Key: "bench-probe", Photo: b.Bytes()}}, nil
 }
 
+// cpuTime is the process's user plus system CPU time so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
 // peakRSSMB reads the process's peak resident set (VmHWM) from
 // /proc/self/status; 0 where that file does not exist.
 func peakRSSMB() float64 {
@@ -316,7 +346,10 @@ func writeBenchTable(w io.Writer, b benchJSON) {
 			row("  stage "+k, b.StagesMS[k])
 		}
 	}
-	fmt.Fprintf(w, "\nend-to-end / decode-only (medians): %.2f×\n", b.Ratio)
+	fmt.Fprintf(w, "\nCPU ms per video (user+system, all threads)\n")
+	row("decode-only CPU", b.DecodeCPUMS)
+	row("end-to-end CPU", b.E2ECPUMS)
+	fmt.Fprintf(w, "\nend-to-end / decode-only (medians): %.2f× wall, %.2f× CPU\n", b.Ratio, b.RatioCPU)
 	fmt.Fprintf(w, "throughput: %.1f videos/min at concurrency %d\n", b.PerMinute, b.Concurrency)
 	fmt.Fprintf(w, "peak RSS (VmHWM): %.0f MB\n", b.PeakRSSMB)
 }
