@@ -115,7 +115,9 @@ type Result struct {
 	// Score is the fused liveness score in [0,1]; higher is more live.
 	Score float64 `json:"score"`
 	// Quality lists quality-gate reasons; non-empty means the video is not
-	// good enough to judge and Verdict is NotJudged.
+	// good enough to judge and Verdict is NotJudged (or SpoofSuspected when
+	// the spoof evidence is clear despite the quality problem; Reasons then
+	// holds spoof_suspected).
 	Quality []reason.Code `json:"quality,omitempty"`
 	// Reasons lists liveness reasons (spoof_suspected, challenge_not_met).
 	Reasons  []reason.Code `json:"reasons,omitempty"`
