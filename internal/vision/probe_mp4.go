@@ -161,7 +161,10 @@ type mp4Track struct {
 	stts          [][2]uint32 // count, delta
 	ctts          [][2]int64  // count, offset
 	samples       uint32
-	maxChunk      uint64
+	sizes         []uint32 // per-sample sizes (nil when constant)
+	constSize     uint32
+	stsc          [][2]uint32 // first chunk (1-based), samples per chunk
+	chunks        []uint64    // chunk offsets
 	codedW        int
 	codedH        int
 }
@@ -284,7 +287,27 @@ func parseTrak(trak []byte) (mp4Track, bool, error) {
 		}
 	}
 	if stsz, ok := child(sb, "stsz"); ok && len(stsz.data) >= 12 {
+		tr.constSize = binary.BigEndian.Uint32(stsz.data[4:])
 		tr.samples = binary.BigEndian.Uint32(stsz.data[8:])
+		if tr.constSize == 0 {
+			if uint64(tr.samples) > mp4MaxSamples || len(stsz.data) < 12+4*int(tr.samples) {
+				return bad("stsz")
+			}
+			tr.sizes = make([]uint32, tr.samples)
+			for i := range tr.sizes {
+				tr.sizes[i] = binary.BigEndian.Uint32(stsz.data[12+4*i:])
+			}
+		}
+	}
+	if stsc, ok := child(sb, "stsc"); ok && len(stsc.data) >= 8 {
+		n := binary.BigEndian.Uint32(stsc.data[4:])
+		if uint64(n) > mp4MaxTableItems || len(stsc.data) < 8+12*int(n) {
+			return bad("stsc")
+		}
+		for i := 0; i < int(n); i++ {
+			tr.stsc = append(tr.stsc, [2]uint32{
+				binary.BigEndian.Uint32(stsc.data[8+12*i:]), binary.BigEndian.Uint32(stsc.data[12+12*i:])})
+		}
 	}
 	for _, name := range []string{"stco", "co64"} {
 		co, ok := child(sb, name)
@@ -306,7 +329,7 @@ func parseTrak(trak []byte) (mp4Track, bool, error) {
 			} else {
 				o = binary.BigEndian.Uint64(co.data[8+8*i:])
 			}
-			tr.maxChunk = max(tr.maxChunk, o)
+			tr.chunks = append(tr.chunks, o)
 		}
 	}
 	return tr, true, nil
@@ -416,11 +439,51 @@ func (tr mp4Track) info(fileSize int64) (VideoInfo, error) {
 	if a != 0 || b != 0 {
 		info.Rotation = normaliseRotation(math.Atan2(b, a) * 180 / math.Pi)
 	}
-	// A cut upload whose index survived: chunks start past the end of the
-	// file.
-	if tr.maxChunk >= uint64(fileSize) {
+	// A cut upload whose index survived: sample data ends past the end of
+	// the file.
+	if tr.dataEnd() > uint64(fileSize) {
 		info.Truncated = true
 		info.HeaderDuration = info.Duration
 	}
 	return info, nil
+}
+
+// dataEnd returns the end offset of the track's last byte of sample data,
+// from the chunk offsets, the sample-to-chunk table and the sample sizes
+// (0 when the tables do not add up).
+func (tr mp4Track) dataEnd() uint64 {
+	if len(tr.chunks) == 0 || len(tr.stsc) == 0 {
+		return 0
+	}
+	var end uint64
+	sample := 0
+	for e, run := range tr.stsc {
+		first := uint64(run[0])
+		last := uint64(len(tr.chunks))
+		if e+1 < len(tr.stsc) {
+			last = uint64(tr.stsc[e+1][0]) - 1
+		}
+		if first == 0 || first > last+1 {
+			return 0
+		}
+		for c := first; c <= last && c <= uint64(len(tr.chunks)); c++ {
+			off := tr.chunks[c-1]
+			for k := uint32(0); k < run[1]; k++ {
+				if tr.sizes != nil {
+					if sample >= len(tr.sizes) {
+						return end
+					}
+					off += uint64(tr.sizes[sample])
+				} else {
+					off += uint64(tr.constSize)
+				}
+				sample++
+				if sample > mp4MaxSamples {
+					return end
+				}
+			}
+			end = max(end, off)
+		}
+	}
+	return end
 }
