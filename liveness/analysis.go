@@ -233,8 +233,8 @@ func JudgeTemporal(frames []FrameMeasures, tm Temporal, spoof []SpoofObs, ch Cha
 	put("eye_events", float64(tm.Blinks))
 	put("face_jumps", float64(tm.Jumps))
 	put("face_gaps", float64(tm.Gaps))
-	put("yaw_p05", tm.YawMin)
-	put("yaw_p95", tm.YawMax)
+	put("yaw_min_held", tm.YawMin)
+	put("yaw_max_held", tm.YawMax)
 
 	// Evidence.
 	var ev []Evidence

@@ -2,6 +2,7 @@ package liveness
 
 import (
 	"math"
+	"sort"
 	"time"
 
 	"github.com/hoviyat/hoviyat/facematch"
@@ -42,12 +43,17 @@ type Temporal struct {
 	// residual exceeds the rest of the face's by EyeEventThreshold, at
 	// least 300 ms apart.
 	Blinks int
-	// YawMin and YawMax are the 5th and 95th percentiles of head yaw in
-	// degrees (positive: nose towards image-right).
+	// YawMin and YawMax are the yaw in degrees (positive: nose towards
+	// image-right) the head reached and held for yawHold sampled frames in
+	// each direction: the third most extreme value, so one odd frame does
+	// not count and a short turn in a long video does.
 	YawMin, YawMax float64
 	// Pairs is the number of registered crop pairs behind Mouth and Eyes.
 	Pairs int
 }
+
+// yawHold is how many sampled frames a head turn must show.
+const yawHold = 3
 
 // ChangeLag is the time between the frames compared for Temporal.Change.
 const ChangeLag = time.Second
@@ -247,7 +253,9 @@ func (a *TemporalAccumulator) Temporal() Temporal {
 		}
 	}
 	if len(yaws) > 0 {
-		t.YawMin, t.YawMax = quantile(yaws, 0.05), quantile(yaws, 0.95)
+		sort.Float64s(yaws)
+		k := min(yawHold, len(yaws)) - 1
+		t.YawMin, t.YawMax = yaws[k], yaws[len(yaws)-1-k]
 	}
 	parallax(face, &t)
 	t.Pairs = len(a.mouth)

@@ -323,3 +323,31 @@ func TestDetectDerivedQuality(t *testing.T) {
 		assert.NotEqual(t, liveness.Live, r.Verdict)
 	}
 }
+
+// TestDetectHeadTurn: g01 turns his head both ways, so a head-turn
+// challenge is met in either direction (and turning is not a bad angle),
+// while g03, who sits still, does not meet it.
+func TestDetectHeadTurn(t *testing.T) {
+	t.Parallel()
+	d := detector(t)
+	for _, c := range []struct {
+		id   string
+		turn liveness.HeadTurn
+		met  bool
+	}{
+		{"g01", liveness.TurnLeft, true},
+		{"g01", liveness.TurnRight, true},
+		{"g03", liveness.TurnLeft, false},
+	} {
+		r, err := d.Detect(context.Background(), fileVideo(t, cvClip(t, c.id)), liveness.Challenge{HeadTurn: c.turn})
+		require.NoError(t, err)
+		assert.Empty(t, r.Quality, "%s: turning is not a bad angle", c.id)
+		if c.met {
+			assert.Equal(t, liveness.Live, r.Verdict, "%s %s", c.id, c.turn)
+			assert.Empty(t, r.Reasons)
+		} else {
+			assert.NotEqual(t, liveness.Live, r.Verdict)
+			assert.Contains(t, r.Reasons, reason.ChallengeNotMet)
+		}
+	}
+}
