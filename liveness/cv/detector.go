@@ -275,6 +275,36 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 		}
 	}()
 	keep := newKeeper(d.cfg.BestFrames, info.Duration)
+	// The best frame of each part of the video is final once the video has
+	// moved on: its anti-spoofing scores and probe crop are computed on
+	// their own goroutine right away, so little is left after the last
+	// frame. (The anti-spoofing networks are the worker's; only this
+	// goroutine uses them.)
+	scoreIn := make(chan *kept, 2*d.cfg.BestFrames+2)
+	scoreDone := make(chan struct{})
+	var spoofTime time.Duration
+	go func() {
+		defer close(scoreDone)
+		for k := range scoreIn {
+			t := time.Now()
+			d.score(w, k)
+			spoofTime += time.Since(t)
+			close(k.scored)
+		}
+	}()
+	scoreClosed := false
+	closeScore := func() {
+		if !scoreClosed {
+			scoreClosed = true
+			close(scoreIn)
+			<-scoreDone
+		}
+	}
+	dispatch := func(ks []*kept) {
+		for _, k := range ks {
+			scoreIn <- k
+		}
+	}
 	defer func() {
 		dcancel()
 		for x := range frames {
@@ -282,6 +312,7 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 				x.f.Mat.Close()
 			}
 		}
+		closeScore()
 		keep.close()
 	}()
 
@@ -328,7 +359,7 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 			return nil, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, err)
 		}
 		recs = append(recs, m)
-		keep.offer(x.f, m)
+		dispatch(keep.offer(x.f, m))
 		accIn <- m
 	}
 	closeAcc()
@@ -351,41 +382,40 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 		analysisTime = temporalTime + time.Since(t)
 	}()
 
-	// Passive anti-spoofing and replay cues on the best frames.
+	// The rest of the best frames: anti-spoofing and replay cues, probes.
 	t0 = time.Now()
-	best := keep.best()
-	for _, k := range best {
-		f := k.rec.Faces[0]
-		sc, err := w.spoof.Score(k.mat, f.Box)
-		if err != nil {
-			continue // a box the models cannot crop: skip the frame
+	dispatch(keep.finalize())
+	closeScore()
+	timings["antispoof"] = spoofTime
+	timings["tail"] = time.Since(t0)
+	for _, k := range keep.best() {
+		if k.obs != nil {
+			a.obs = append(a.obs, *k.obs)
 		}
+		if k.probeErr != nil {
+			<-tdone
+			return nil, k.probeErr
+		}
+		a.probes = append(a.probes, k.probe)
+	}
+	<-tdone
+	timings["analysis"] = analysisTime
+	return a, nil
+}
+
+// score runs the passive anti-spoofing models and the replay cues on a
+// kept frame and crops its probe.
+func (d *Detector) score(w *worker, k *kept) {
+	f := k.rec.Faces[0]
+	if sc, err := w.spoof.Score(k.mat, f.Box); err == nil { // else a box the models cannot crop: no observation
 		o := liveness.SpoofObs{Index: k.rec.Index, Real: sc.Real, V2: sc.V2[1], V1SE: sc.V1SE[1]}
 		if rc, err := vision.MeasureReplayCues(k.mat, vision.Face{Box: f.Box, Landmarks: f.Landmarks, Score: f.Score}); err == nil {
 			o.Moire, o.Bezel, o.BezelSides, o.Detail = rc.Moire, rc.Bezel, rc.BezelSides, rc.Detail
 			o.Contrast, o.DarkLevel, o.Specular = rc.Contrast, rc.DarkLevel, rc.Specular
 		}
-		a.obs = append(a.obs, o)
+		k.obs = &o
 	}
-	timings["antispoof"] = time.Since(t0)
-
-	t0 = time.Now()
-	var probeErr error
-	for _, k := range best {
-		p, err := d.probe(k)
-		if err != nil {
-			probeErr = err
-			break
-		}
-		a.probes = append(a.probes, p)
-	}
-	timings["probes"] = time.Since(t0)
-	<-tdone
-	timings["analysis"] = analysisTime
-	if probeErr != nil {
-		return nil, probeErr
-	}
-	return a, nil
+	k.probe, k.probeErr = d.probe(k)
 }
 
 // probe crops a kept frame around its main face for matching.
@@ -426,11 +456,18 @@ type kept struct {
 	rec     liveness.FrameMeasures
 	quality float64
 	bucket  int
+	// scored is made when the frame is handed to the scoring goroutine
+	// and closed when obs, probe and probeErr are set.
+	scored   chan struct{}
+	obs      *liveness.SpoofObs
+	probe    facematch.Probe
+	probeErr error
 }
 
 // keeper holds the best frame of each time bucket (so the best frames are
 // spread over the video, not K near-copies of one moment), at most 2K
-// frames at a time; it closes the frames it drops.
+// frames at a time; it closes the frames it drops. Frames must be offered
+// in time order. Not safe for concurrent use.
 type keeper struct {
 	k      int
 	bucket time.Duration
@@ -445,23 +482,32 @@ func newKeeper(k int, duration time.Duration) *keeper {
 	return &keeper{k: k, bucket: b}
 }
 
-// offer takes ownership of f's Mat: it keeps it or closes it.
-func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) {
+// offer takes ownership of f's Mat: it keeps it or closes it. It returns
+// the kept frames that became final (their bucket is over), each with its
+// scored channel made, for the caller to score.
+func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) []*kept {
+	b := int(f.Time / k.bucket)
+	var final []*kept
+	for _, x := range k.frames {
+		if x.bucket < b && x.scored == nil {
+			x.scored = make(chan struct{})
+			final = append(final, x)
+		}
+	}
 	q := liveness.FrameQuality(&rec)
 	if q <= 0 {
 		f.Mat.Close()
-		return
+		return final
 	}
-	b := int(f.Time / k.bucket)
 	for i, x := range k.frames {
 		if x.bucket == b {
-			if q > x.quality {
+			if q > x.quality && x.scored == nil {
 				x.mat.Close()
 				k.frames[i] = &kept{mat: f.Mat, rec: rec, quality: q, bucket: b}
 			} else {
 				f.Mat.Close()
 			}
-			return
+			return final
 		}
 	}
 	k.frames = append(k.frames, &kept{mat: f.Mat, rec: rec, quality: q, bucket: b})
@@ -472,9 +518,26 @@ func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) {
 				worst = i
 			}
 		}
-		k.frames[worst].mat.Close()
+		x := k.frames[worst]
+		if x.scored != nil {
+			<-x.scored // being scored: wait before releasing its frame
+		}
+		x.mat.Close()
 		k.frames = append(k.frames[:worst], k.frames[worst+1:]...)
 	}
+	return final
+}
+
+// finalize returns the kept frames not yet handed out for scoring.
+func (k *keeper) finalize() []*kept {
+	var out []*kept
+	for _, x := range k.frames {
+		if x.scored == nil {
+			x.scored = make(chan struct{})
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // best returns up to K kept frames, best first.
@@ -486,6 +549,7 @@ func (k *keeper) best() []*kept {
 	return k.frames
 }
 
+// close releases every kept frame; scoring must be over.
 func (k *keeper) close() {
 	for _, x := range k.frames {
 		x.mat.Close()
