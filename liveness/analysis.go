@@ -13,7 +13,8 @@ import (
 // decision. Zero values mean the defaults (DefaultLivenessConfig), which
 // were calibrated on the shared genuine clips, the two real attacks and
 // synthetic photo, print and screen replays; docs/bench/liveness.md gives
-// the values each was chosen between and how outcomes move with it.
+// the values each was chosen between and how outcomes move with it. A plain
+// value: safe to share and to use from several goroutines.
 type LivenessConfig struct {
 	// MinAntiSpoof: the median of MiniFASNet's fused p(live) over the
 	// best frames must reach it for the passive check to pass. Default 0.5.

@@ -22,7 +22,8 @@ var CropLandmarks = [5]facematch.Point{
 	{X: 70.7299 * CropSize / 112, Y: 92.2041 * CropSize / 112},
 }
 
-// FaceObs is one face found in a frame, in the frame's (upright) pixels.
+// FaceObs is one face found in a frame, in the frame's (upright) pixels. A
+// plain value, safe to share.
 type FaceObs struct {
 	Box       facematch.Rect     `json:"box"`
 	Landmarks [5]facematch.Point `json:"landmarks"`
@@ -101,7 +102,8 @@ func (m *FrameMeasures) Main() (FaceObs, bool) {
 }
 
 // SpoofObs is what the passive anti-spoofing models and the replay-cue
-// measures say about the main face of one frame.
+// measures say about the main face of one frame. A plain value, safe to
+// share.
 type SpoofObs struct {
 	Index int `json:"index"`
 	// Real is MiniFASNet's fused p(live) (V2 and V1SE softmax averaged).

@@ -6,9 +6,9 @@ import (
 	"github.com/hoviyat/hoviyat/facematch"
 )
 
-// Shift is a global translation between two frames in thumbnail pixels,
+// shift is a global translation between two frames in thumbnail pixels,
 // with the matching error it was found at.
-type Shift struct {
+type shift struct {
 	DX, DY float64
 	// Err is the mean absolute grey difference at the best shift (0-255);
 	// OK is false when too few background pixels were comparable.
@@ -23,9 +23,9 @@ type Shift struct {
 // searches integer shifts by mean absolute difference coarse to fine (a
 // quarter-size pyramid level over ±maxShift/4, then ±1 at half and full
 // size) and refines to sub-pixel with a parabola.
-func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift int) Shift {
+func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift int) shift {
 	if len(a) < w*h || len(b) < w*h || w < 16 || h < 16 {
-		return Shift{}
+		return shift{}
 	}
 	mask := make([]bool, w*h) // true = usable background
 	for i := range mask {
@@ -52,15 +52,15 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 	r := max(1, (maxShift+3)/4)
 	x2, y2, _, ok := bestShift(a2, b2, m2, w2, h2, -r, r, -r, r)
 	if !ok {
-		return Shift{}
+		return shift{}
 	}
 	x1, y1, _, ok := bestShift(a1, b1, m1, w1, h1, 2*x2-1, 2*x2+1, 2*y2-1, 2*y2+1)
 	if !ok {
-		return Shift{}
+		return shift{}
 	}
 	fx, fy, e, ok := bestShift(a, b, mask, w, h, 2*x1-1, 2*x1+1, 2*y1-1, 2*y1+1)
 	if !ok {
-		return Shift{}
+		return shift{}
 	}
 	// Sub-pixel refinement along each axis.
 	sub := func(dx, dy int) float64 {
@@ -72,7 +72,7 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 	}
 	px := parabola(sub(-1, 0), e, sub(1, 0))
 	py := parabola(sub(0, -1), e, sub(0, 1))
-	return Shift{DX: float64(fx) + px, DY: float64(fy) + py, Err: e, OK: true}
+	return shift{DX: float64(fx) + px, DY: float64(fy) + py, Err: e, OK: true}
 }
 
 // parabola returns the offset in [-0.5,0.5] of the minimum of a parabola

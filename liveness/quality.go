@@ -14,6 +14,9 @@ import (
 // docs/bench/liveness.md reports how each outcome moves when a threshold
 // moves by ±10–20%.
 //
+// A QualityConfig is a plain value: safe to share and to use from several
+// goroutines.
+//
 // Per-frame problems become reasons only when they persist: a reason fires
 // when its condition holds on more than Persistence of the frames with a
 // face (MultiFacePersistence for a second face), so one odd frame never
@@ -197,7 +200,8 @@ func (c QualityConfig) Thresholds() map[string]float64 {
 	}
 }
 
-// QualityReport is the quality gate's outcome for one video.
+// QualityReport is the quality gate's outcome for one video (a plain
+// value).
 type QualityReport struct {
 	// Reasons are the quality reasons, in catalogue order; empty means the
 	// video is good enough to judge.

@@ -10,7 +10,8 @@ import (
 
 // Temporal holds the measures over time that the quality gate (camera
 // shake) and the liveness decision (face continuity, non-rigid motion,
-// mouth and eye activity, head turn) use. NaN means not measurable.
+// mouth and eye activity, head turn) use. NaN means not measurable. A plain
+// value.
 type Temporal struct {
 	// Shake is the median frame-to-frame change of the global motion, as
 	// a share of the frame's longest side: the background's when enough

@@ -17,7 +17,8 @@ const (
 	propOrientationAuto = gocv.VideoCaptureProperties(49) // CAP_PROP_ORIENTATION_AUTO
 )
 
-// DecodeOptions choose which frames a Decoder returns.
+// DecodeOptions choose which frames a Decoder returns. A plain value, safe
+// to share.
 type DecodeOptions struct {
 	// Interval is the spacing of returned frames on the video's own
 	// timeline; frames in between are demuxed and decoded but not
@@ -38,7 +39,8 @@ type DecodeOptions struct {
 }
 
 // Frame is one decoded, upright BGR frame. The receiver owns Mat and must
-// Close it.
+// Close it; like any gocv Mat it must not be used from two goroutines at
+// once.
 type Frame struct {
 	// Index is the frame's position in the stream (0-based, display order).
 	Index int

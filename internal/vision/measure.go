@@ -27,7 +27,8 @@ const (
 	measurePatch = 64 // exposure and glare
 )
 
-// MeasureConfig configures a Measurer. Zero values mean the defaults.
+// MeasureConfig configures a Measurer. Zero values mean the defaults. A
+// plain value, safe to share.
 type MeasureConfig struct {
 	// Detector configures the face detector used on every sampled frame
 	// (its InputSize, default 320, is the longest side frames are scaled
@@ -341,7 +342,7 @@ func (m *Measurer) alignedCrop(img gocv.Mat, face Face, out *liveness.FrameMeasu
 	return nil
 }
 
-// Photometry holds the exposure measures of a face patch.
+// Photometry holds the exposure measures of a face patch (a plain value).
 type Photometry struct {
 	Luma, Under, Over, DynamicRange, Glare float64
 }

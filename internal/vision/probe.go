@@ -20,7 +20,8 @@ import (
 	"github.com/hoviyat/hoviyat/reason"
 )
 
-// VideoInfo describes a video before it is decoded.
+// VideoInfo describes a video before it is decoded. It is a plain value;
+// Timestamps must not be modified once shared.
 type VideoInfo struct {
 	// Container is the container family found by sniffing the file's first
 	// bytes ("mp4", "matroska", "mpeg", "avi", "mpegts", "ogg", "flv").
@@ -256,6 +257,8 @@ type limitedBuffer struct {
 	truncated bool
 }
 
+// Write keeps at most max bytes and reports the rest as written, so the
+// subprocess is never blocked; truncated records the loss.
 func (b *limitedBuffer) Write(p []byte) (int, error) {
 	room := b.max - b.buf.Len()
 	if room <= 0 {

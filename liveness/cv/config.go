@@ -22,8 +22,8 @@ const (
 	DefaultProbeTimeout   = 15 * time.Second
 )
 
-// Config configures New. It is copied by New; zero values mean the
-// documented defaults.
+// Config configures New. It is copied by New (later changes to the
+// caller's value have no effect); zero values mean the documented defaults.
 type Config struct {
 	// ModelsDir holds the YuNet and MiniFASNet ONNX files (see
 	// ../shared/models/PROVENANCE.md); default $HOVIYAT_MODELS.
