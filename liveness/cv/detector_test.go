@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"io"
 	"os"
@@ -350,4 +351,69 @@ func TestDetectHeadTurn(t *testing.T) {
 			assert.Contains(t, r.Reasons, reason.ChallengeNotMet)
 		}
 	}
+}
+
+// TestDetectEncodings covers what phones and browsers upload beyond the
+// shared clips: VP9 WebM written to a pipe (as MediaRecorder streams it)
+// and HEVC in MP4 whose coded frames are sideways with a display matrix
+// turning them upright (as iPhones record portrait video). Made from g06
+// with ffmpeg at test time; skipped when an encoder is missing.
+func TestDetectEncodings(t *testing.T) {
+	t.Parallel()
+	if _, err := exec.LookPath("ffmpeg"); err != nil {
+		t.Skip("ffmpeg not installed")
+	}
+	encoders, err := exec.Command("ffmpeg", "-hide_banner", "-encoders").Output()
+	require.NoError(t, err)
+	dir := t.TempDir()
+	src := cvClip(t, "g06")
+	var videos []string
+	if bytes.Contains(encoders, []byte("libvpx-vp9")) {
+		out := filepath.Join(dir, "vp9.webm")
+		cmd := exec.Command("ffmpeg", "-v", "error", "-i", src, "-t", "4", "-an", "-vf", "scale=360:640",
+			"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "800k", "-f", "webm", "pipe:1")
+		b, err := cmd.Output()
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(out, b, 0o600))
+		videos = append(videos, out)
+	}
+	if bytes.Contains(encoders, []byte("libx265")) {
+		coded := filepath.Join(dir, "hevc_cw.mp4")
+		ffmpeg(t, "-i", src, "-t", "4", "-an", "-vf", "scale=360:640,transpose=1", "-c:v", "libx265",
+			"-preset", "ultrafast", "-tag:v", "hvc1", "-x265-params", "log-level=error", coded)
+		b, err := os.ReadFile(coded)
+		require.NoError(t, err)
+		setDisplayMatrix(t, b, 0, -1) // shown turned 90° counter-clockwise: upright again
+		out := filepath.Join(dir, "hevc_rotated.mp4")
+		require.NoError(t, os.WriteFile(out, b, 0o600))
+		videos = append(videos, out)
+	}
+	if len(videos) == 0 {
+		t.Skip("no VP9 or HEVC encoder")
+	}
+	for _, p := range videos {
+		r, err := detector(t).Detect(context.Background(), fileVideo(t, p), readChallenge)
+		require.NoError(t, err, filepath.Base(p))
+		assert.Equal(t, liveness.Live, r.Verdict, "%s: quality %v reasons %v", filepath.Base(p), r.Quality, r.Reasons)
+		assert.InDelta(t, 4, r.Duration.Seconds(), 0.2)
+	}
+}
+
+// setDisplayMatrix writes the rotation part (a, b in units of 1.0) of the
+// first tkhd box's display matrix, with c = -b and d = a.
+func setDisplayMatrix(t *testing.T, mp4 []byte, a, b int32) {
+	t.Helper()
+	i := bytes.Index(mp4, []byte("tkhd"))
+	require.Positive(t, i)
+	// version+flags, times and track id (32 or 20 bytes), reserved (8),
+	// layer, alternate group, volume, reserved (8): then the matrix.
+	off := i + 4 + 4 + 20 + 8 + 8
+	if mp4[i+4] == 1 {
+		off = i + 4 + 4 + 32 + 8 + 8
+	}
+	put := func(k int, v int32) { binary.BigEndian.PutUint32(mp4[off+4*k:], uint32(v)) }
+	put(0, a<<16)
+	put(1, b<<16)
+	put(3, -b<<16)
+	put(4, a<<16)
 }
