@@ -33,7 +33,7 @@ import (
 
 // Pair-set names in the report.
 const (
-	pairsVideo   = "video_vs_still"
+	pairsVideo   = "video_vs_reference"
 	pairsDeep    = "deepface_photos"
 	pairsGoFace  = "goface_photos"
 	refStillTime = "0.5"
@@ -237,8 +237,8 @@ func runEval(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 
 	if sets[eval.SetGenuine] {
-		progress("scoring video-vs-still pairs…")
-		pairs, err := ev.videoPairs(ctx, kept)
+		progress("scoring video-vs-reference pairs…")
+		pairs, err := ev.videoPairs(ctx, kept, ev.photoRefs(lbls))
 		if err != nil {
 			return fail(err)
 		}
@@ -533,7 +533,7 @@ func (ev *evaluator) plan(ctx context.Context, lbls []clipLabel, manifest map[st
 		"Reference photos: for a clip with no other clip of the same person, the reference is its own frame at 0.5 s and only probes at or after 1.0 s are matched (`reference` column); g21 and g24 (same person, different videos) are each matched against a still of the other. a01 and a02 are matched against stills of g01 and g02. A replayed photo is matched against the photo itself (the attacker's best case). Negative and malformed inputs get g06's still.",
 		"The behaviour labels of the shared clips were read by eye; the derived set (`go run ./internal/testmedia -list`) is synthetic: strengths were chosen so that a person would agree the problem is visible.",
 		"Timings were taken on a shared 2-core machine while other work ran; medians are more trustworthy than maxima.",
-		"Video-vs-still impostor pairs: every genuine clip's matched probes against the reference still of every other person, decided by policy.Decide with that clip's own liveness result, so an impostor pair can only be approved if the clip itself passed liveness and quality.",
+		"Video-vs-reference pairs: every genuine clip's matched probes against its own reference (same person) and, as impostors, against the reference still of every other person in the clips and every enrollable deepface and go-face photo (people who appear in no clip). Each pair is decided by policy.Decide with that clip's own liveness result, so an impostor pair can only be approved if the clip itself passed liveness and quality.",
 		"Photo pairs: deepface's labelled pairs (pairs_master.csv) and every pair of go-face photos (pristin.jpg, a group photo, left out); each photo's main face is found and embedded as a reference photo is; the score is the cosine similarity of the two templates.",
 	}
 	return items, notes, nil
@@ -702,9 +702,34 @@ func (ev *evaluator) runOne(ctx context.Context, it evalItem) (eval.Clip, *verif
 	return c, &v
 }
 
+// photoRefs lists the deepface and go-face photos (minus excluded ones):
+// people who appear in none of the clips, used as further impostor
+// references for the video probes.
+func (ev *evaluator) photoRefs(lbls []clipLabel) []string {
+	excluded := map[string]bool{}
+	for _, l := range lbls {
+		if l.Set == "exclude" {
+			excluded[l.ID] = true
+		}
+	}
+	var out []string
+	for _, dir := range []string{"photos/deepface", "photos/goface"} {
+		ms, _ := filepath.Glob(filepath.Join(ev.data, dir, "*.jpg"))
+		sort.Strings(ms)
+		for _, m := range ms {
+			rel := dir + "/" + filepath.Base(m)
+			if !excluded[rel] {
+				out = append(out, rel)
+			}
+		}
+	}
+	return out
+}
+
 // videoPairs scores every kept genuine clip against its own reference
-// (same person) and the references of every other person (impostors).
-func (ev *evaluator) videoPairs(ctx context.Context, kept []keptResult) ([]eval.Pair, error) {
+// (same person), the references of every other person in the clips, and
+// the photos (impostors).
+func (ev *evaluator) videoPairs(ctx context.Context, kept []keptResult, photos []string) ([]eval.Pair, error) {
 	m := ev.eng.matcher
 	type refEntry struct {
 		owner    string // clip the still comes from
@@ -732,6 +757,19 @@ func (ev *evaluator) videoPairs(ctx context.Context, kept []keptResult) ([]eval.
 		refs = append(refs, e)
 	}
 	sort.Slice(refs, func(i, j int) bool { return refs[i].owner < refs[j].owner })
+	for _, rel := range photos {
+		r, err := loadReference(filepath.Join(ev.data, rel))
+		if err != nil {
+			return nil, err
+		}
+		r.path = rel
+		e := &refEntry{owner: rel, identity: "photo:" + rel, ref: r}
+		e.tmpl, e.err = m.EmbedReference(ctx, r.ref)
+		if e.err != nil {
+			continue // not enrollable: listed with the photo pairs
+		}
+		refs = append(refs, e)
+	}
 
 	var pairs []eval.Pair
 	for _, k := range kept {
@@ -946,7 +984,7 @@ func writePlots(dir string, rep *eval.Report) ([]string, error) {
 		names = append(names, "det.png")
 	}
 	if s := sets[pairsVideo]; s != nil {
-		err := eval.SaveHistogram(filepath.Join(dir, "match_hist.png"), "video probes vs reference still", "cosine similarity (fused)",
+		err := eval.SaveHistogram(filepath.Join(dir, "match_hist.png"), "video probes vs reference (still or photo)", "cosine similarity (fused)",
 			-0.3, 1, 26, []eval.Series{{Name: "same person", Values: s.g}, {Name: "different people", Values: s.i}}, marks)
 		if err != nil {
 			return nil, err

@@ -241,7 +241,7 @@ func TestReportComputeChecks(t *testing.T) {
 		{"attacks a01", boolp(false)},
 		{"genuine clips: BPCER", boolp(false)},
 		{"genuine same-person", boolp(true)},
-		{"impostor video-vs-still pairs never approved", boolp(false)},
+		{"impostor video-vs-reference pairs never approved", boolp(false)},
 		{"corrupt", boolp(false)},
 		{"deepfake a5", nil},
 	}
