@@ -42,8 +42,18 @@ case $rc in
   exit 3
   ;;
 esac
-if grep -qE 'fetching vulnerabilities|vuln\.go\.dev|no such host|dial tcp|connection refused|i/o timeout|TLS handshake' "$out" &&
+unreachable=0
+if grep -qE 'fetching vulnerabilities|no such host|dial tcp|connection refused|i/o timeout|TLS handshake' "$out" &&
   ! grep -q 'loading packages' "$out"; then
+  unreachable=1
+elif grep -q 'creating client:' "$out" && [[ $db == http://* || $db == https://* ]]; then
+  # govulncheck reports an unreachable custom database as "unrecognized
+  # vulndb format"; tell the two apart by fetching its index ourselves.
+  if ! command -v curl >/dev/null || ! curl -sS -o /dev/null --max-time 20 "$db/index/db.json" 2>/dev/null; then
+    unreachable=1
+  fi
+fi
+if [ "$unreachable" = 1 ]; then
   echo "govulncheck: DB unreachable ($db): the vulnerability database could not be fetched from this machine; NOTHING WAS CHECKED." >&2
   echo "govulncheck: run it where $db is reachable, or point GOVULNDB at a local mirror (file:///...)." >&2
   if [ "${GOVULNCHECK_STRICT:-0}" = 1 ]; then
