@@ -235,9 +235,11 @@ type traceFile struct {
 	size int64
 }
 
-func (l traceFile) Open() (io.ReadCloser, error) { return nil, errors.New("cv: traceFile is read by path") }
-func (l traceFile) Size() int64                  { return l.size }
-func (l traceFile) Path() string                 { return l.path }
+func (l traceFile) Open() (io.ReadCloser, error) {
+	return nil, errors.New("cv: traceFile is read by path")
+}
+func (l traceFile) Size() int64  { return l.size }
+func (l traceFile) Path() string { return l.path }
 
 // chooseImages picks up to n frames to keep pictures of: the probes, then
 // the frames closest to evenly spaced times, returned as a set of
