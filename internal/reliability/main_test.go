@@ -38,6 +38,10 @@ type childSpec struct {
 	Prefix string
 	// Vision configures the "vision" mode.
 	Vision visionSpec
+	// CrashIn is where the "crash" mode blocks: "detector" (default;
+	// the attempt is reserved and its fee recorded) or "charger" (the
+	// provider has taken the fee, the store has not recorded it yet).
+	CrashIn string
 }
 
 func TestMain(m *testing.M) {

@@ -293,6 +293,37 @@ func checkInvariants(t *testing.T, ctx context.Context, st kyc.Store, ids []stri
 	return tl
 }
 
+// checkChargesReconcilable compares the payment provider's log (a
+// fileCharger's) with the store after checkInvariants: every charge the
+// store holds is in the log, and every charge in the log is either in the
+// store or was taken for an attempt the store shows void or abandoned
+// without a charge record: the process died (or the store failed) between
+// charging and recording. The host finds those by attempt ID, the
+// charge's idempotency key, to refund or credit them. It returns how many
+// charges are unrecorded.
+func checkChargesReconcilable(t *testing.T, ctx context.Context, st kyc.Store, log map[string]string, tl tally) int {
+	t.Helper()
+	for ref := range tl.chargeRefs {
+		_, ok := log[ref]
+		require.True(t, ok, "charge of %s is not in the provider's log", ref)
+	}
+	unrecorded := 0
+	for att, nid := range log {
+		if _, ok := tl.chargeRefs[att]; ok {
+			continue
+		}
+		unrecorded++
+		a, err := st.Attempt(ctx, att)
+		require.NoError(t, err, "provider charged %s, which the store does not know", att)
+		require.Equal(t, nid, a.NationalID)
+		require.Contains(t, []kyc.AttemptState{kyc.AttemptAbandoned, kyc.AttemptVoid}, a.State,
+			"unrecorded charge of %s: attempt %s", att, a.State)
+		require.Nil(t, a.Charge)
+	}
+	require.Equal(t, len(log), tl.Charges+unrecorded)
+	return unrecorded
+}
+
 // sqliteNode returns a node config on a fresh SQLite file.
 func sqliteNodeConfig(t *testing.T, ids []string) nodeConfig {
 	return nodeConfig{Store: "sqlite:" + filepath.Join(t.TempDir(), "kyc.db"), NIDs: ids}
