@@ -44,6 +44,7 @@ func commands() []command {
 		{"nid", "check Iranian national ID codes", runNID},
 		{"eval", "evaluate the pipeline on the shared data set and write a report", runEval},
 		{"bench", "time decoding and end-to-end verification of one video", runBench},
+		{"inspect", "draw a contact sheet and a timeline of one video's analysis", runInspect},
 	}
 }
 

@@ -5,6 +5,7 @@
 //
 //	go run ./internal/testmedia -data $HOVIYAT_DATA -out /tmp/hoviyat-media
 //	go run ./internal/testmedia -list
+//	go run ./internal/testmedia -data $HOVIYAT_DATA -out /tmp/heldout -seed 2
 //
 // Outputs already present with the same parameters are skipped, so a
 // second run is instant. Parameters come from a fixed seed: the same data
@@ -35,12 +36,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	list := fs.Bool("list", false, "print the plan (labels.tsv rows) and exit")
 	jobs := fs.Int("jobs", 0, "ffmpeg processes at once (default: number of CPUs)")
 	only := fs.String("only", "", "comma-separated substrings of file names to generate")
+	seed := fs.Uint64("seed", 0, "parameter seed (0: the standard set; another value: a held-out set)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *list {
 		fmt.Fprintln(stdout, derive.LabelsHeader)
-		for _, it := range derive.Plan() {
+		for _, it := range derive.PlanSeed(*seed) {
 			fmt.Fprintln(stdout, it.LabelLine())
 		}
 		return 0
@@ -52,7 +54,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := derive.Config{Data: *data, Out: *out, Jobs: *jobs, Log: stderr}
+	cfg := derive.Config{Data: *data, Out: *out, Jobs: *jobs, Log: stderr, Seed: *seed}
 	if *only != "" {
 		cfg.Only = strings.Split(*only, ",")
 	}

@@ -49,9 +49,25 @@ func TestPlanIsDeterministicAndWellFormed(t *testing.T) {
 	}
 }
 
+func TestPlanSeed(t *testing.T) {
+	t.Parallel()
+	std, same, other := Plan(), PlanSeed(0), PlanSeed(2)
+	require.Equal(t, std, same, "seed 0 is the standard set")
+	require.Len(t, other, len(std))
+	differ := 0
+	for i := range std {
+		assert.Equal(t, std[i].File, other[i].File, "file names do not depend on the seed")
+		assert.Equal(t, std[i].Source, other[i].Source)
+		if std[i].ParamString() != other[i].ParamString() {
+			differ++
+		}
+	}
+	assert.Greater(t, differ, len(std)*3/4, "another seed draws other parameters")
+}
+
 func TestPlanParamsWithinDocumentedRanges(t *testing.T) {
 	t.Parallel()
-	for _, it := range Plan() {
+	for _, it := range append(Plan(), PlanSeed(2)...) {
 		switch it.Perturbation {
 		case Dark:
 			assert.InDelta(t, 0.135, it.Param("gain"), 0.025+1e-9, it.File)
@@ -258,5 +274,5 @@ func TestGenerateRendersAndSkips(t *testing.T) {
 	sum, err = Generate(context.Background(), Config{Data: data, Out: out, Only: []string{"dark_g27"}})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"dark_g27.mp4"}, sum.Made)
-	assert.False(t, UpToDate(out), "a partial set is not up to date")
+	assert.False(t, UpToDate(out, 0), "a partial set is not up to date")
 }

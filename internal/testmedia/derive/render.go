@@ -37,6 +37,8 @@ type Config struct {
 	Only []string
 	// Log receives one line per item. Default io.Discard.
 	Log io.Writer
+	// Seed draws the parameters (see PlanSeed); 0 means BaseSeed.
+	Seed uint64
 }
 
 // Summary tells what Generate did.
@@ -49,11 +51,11 @@ type Summary struct {
 // LabelsFile is the name of the labels file in the output directory.
 const LabelsFile = "labels.tsv"
 
-// UpToDate reports whether out holds every planned video with the
-// parameters of the current plan.
-func UpToDate(out string) bool {
+// UpToDate reports whether out holds every video of PlanSeed(seed) with
+// its current parameters.
+func UpToDate(out string, seed uint64) bool {
 	old := readOldLabels(filepath.Join(out, LabelsFile))
-	for _, it := range Plan() {
+	for _, it := range PlanSeed(seed) {
 		if old[it.File] != it.LabelLine() {
 			return false
 		}
@@ -111,7 +113,7 @@ func Generate(ctx context.Context, cfg Config) (Summary, error) {
 
 	labelsPath := filepath.Join(cfg.Out, LabelsFile)
 	old := readOldLabels(labelsPath)
-	plan := Plan()
+	plan := PlanSeed(cfg.Seed)
 	var todo []Item
 	var sum Summary
 	for _, it := range plan {
