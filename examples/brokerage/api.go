@@ -427,11 +427,12 @@ type reviewJSON struct {
 	Match      *kyc.MatchSummary    `json:"match,omitempty"`
 	EvidenceID string               `json:"evidence_id,omitempty"`
 	Review     *kyc.ReviewRecord    `json:"review,omitempty"`
+	InspectURL string               `json:"inspect_url,omitempty"` // the contact sheet (inspect.go)
 }
 
 func operatorDecision(d kyc.Decision) reviewJSON {
 	return reviewJSON{decisionJSON: applicantDecision(d), NationalID: d.NationalID, Liveness: d.Liveness,
-		Match: d.Match, EvidenceID: d.EvidenceID, Review: d.Review}
+		Match: d.Match, EvidenceID: d.EvidenceID, Review: d.Review, InspectURL: inspectURL(d)}
 }
 
 func (s *Server) handleReviews(w http.ResponseWriter, r *http.Request) {

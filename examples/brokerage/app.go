@@ -188,6 +188,7 @@ func buildApp(ctx context.Context, o Options, log *slog.Logger, hooks buildHooks
 		OperatorToken: o.OperatorToken, MaxUploadBytes: o.MaxUpload,
 		IPRate: o.IPRate, IPBurst: o.IPBurst, IDRate: o.IDRate, IDBurst: o.IDBurst,
 		Vision: vis.Name, VisionModels: vis.Models, DevGeo: devGeo, DevOTP: a.OTP,
+		Inspector: newInspector(vlt, vis.Detector, cfg.TempDir),
 	})
 	if err != nil {
 		return nil, err

@@ -56,6 +56,9 @@ type Config struct {
 	// DevOTP, when set, is the console OTP sender whose last codes the
 	// operator can read at GET /api/dev/otp/{mobile} (development only).
 	DevOTP *ConsoleOTP
+	// Inspector draws an attempt's pictures for operators (GET
+	// /api/reviews/{attemptID}/inspect); nil answers 501.
+	Inspector *Inspector
 	// RecordSeconds is how long the page records. Default 5.
 	RecordSeconds int
 	// Now is the rate limiters' clock. Default time.Now.
@@ -140,6 +143,7 @@ func (s *Server) routes(web fs.FS) {
 		{"GET", "/api/config", s.handleConfig},
 		{"GET", "/api/reviews", s.operator(s.handleReviews)},
 		{"POST", "/api/reviews/{attemptID}", s.operator(s.handleReview)},
+		{"GET", "/api/reviews/{attemptID}/inspect", s.operator(s.handleInspect)},
 		{"GET", "/api/dev/otp/{mobile}", s.operator(s.handleDevOTP)},
 	}
 	for _, rt := range routes {
