@@ -294,3 +294,24 @@ func TestWrapAndEllipsis(t *testing.T) {
 	assert.Equal(t, "short", ellipsis(fs.body, "short", 200))
 	assert.Equal(t, "??? 12", printable(fs.body, "سیب 12"), "runes without glyphs are marked")
 }
+
+func TestChallengeText(t *testing.T) {
+	t.Parallel()
+	fs, err := newFaces()
+	require.NoError(t, err)
+	defer fs.close()
+	tests := []struct {
+		in, want string
+		hidden   int
+	}{
+		{"۴۷۱۹ سیب", "4719 [word]", 1},
+		{"٤٧ apple ۱", "47 apple 1", 0},
+		{"", "", 0},
+		{"سیب  انار", "[word] [word]", 2},
+	}
+	for _, tt := range tests {
+		got, hidden := challengeText(fs.body, tt.in)
+		assert.Equal(t, tt.want, got, tt.in)
+		assert.Equal(t, tt.hidden, hidden, tt.in)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	xdraw "golang.org/x/image/draw"
+	"golang.org/x/image/font"
 
 	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/liveness"
@@ -464,10 +465,12 @@ func drawHeader(dst *image.RGBA, fs *faces, r Report, o options) int {
 	switch {
 	case ch.Text == "":
 		chs = append(chs, seg{"none given", colMuted, nil})
-	case hasGlyphs(fs.body, ch.Text):
-		chs = append(chs, seg{"“" + ch.Text + "”", colInk, nil})
 	default:
-		chs = append(chs, seg{fmt.Sprintf("%d characters of Persian text (see inspect.json; the picture font has no Persian glyphs)", len([]rune(ch.Text))), colMuted, nil})
+		shown, hidden := challengeText(fs.body, ch.Text)
+		chs = append(chs, seg{"“" + shown + "”", colInk, nil})
+		if hidden > 0 {
+			chs = append(chs, seg{" (words in Persian script are shown as [word]: the picture font has none; inspect.json has the text)", colMuted, nil})
+		}
 	}
 	if ch.HeadTurn != liveness.TurnNone {
 		chs = append(chs, seg{" · head turn " + string(ch.HeadTurn), colInk, nil})
@@ -485,6 +488,30 @@ func drawHeader(dst *image.RGBA, fs *faces, r Report, o options) int {
 	y = drawLegend(dst, fs, sheetMargin, y, W, o)
 	fill(dst, image.Rect(sheetMargin, y+6, SheetWidth-sheetMargin, y+7), colRule)
 	return y + 18
+}
+
+// challengeText is the challenge as the picture font can draw it: Persian
+// and Arabic-Indic digits become ASCII digits, other words without glyphs
+// become "[word]" (hidden counts them).
+func challengeText(face font.Face, s string) (shown string, hidden int) {
+	var words []string
+	for _, w := range strings.Fields(s) {
+		w = strings.Map(func(r rune) rune {
+			switch {
+			case r >= '۰' && r <= '۹':
+				return '0' + (r - '۰')
+			case r >= '٠' && r <= '٩':
+				return '0' + (r - '٠')
+			}
+			return r
+		}, w)
+		if !hasGlyphs(face, w) {
+			w = "[word]"
+			hidden++
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " "), hidden
 }
 
 // drawEvidence draws the liveness evidence table and returns its height.

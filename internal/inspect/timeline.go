@@ -122,6 +122,8 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 	{ // Exposure.
 		luma := series(func(f *cv.TraceFrame) float64 { return f.Luma })
 		p := newPanel("luminance", 0, 255)
+		addZone(p, xmax, 0, q.MinLuma, zoneBad)
+		addZone(p, xmax, q.MaxLuma, 255, zoneBad)
 		addSeries(p, ts, luma, plotBlue, nil, "face luminance (mean, 0-255)", true)
 		addLimit(p, xmax, q.MinLuma, plotLimit, fmt.Sprintf("low_light below %.0f", q.MinLuma))
 		addLimit(p, xmax, q.MaxLuma, plotLimit, fmt.Sprintf("overexposed above %.0f", q.MaxLuma))
@@ -132,6 +134,7 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 		sh := series(func(f *cv.TraceFrame) float64 { return f.Sharpness })
 		hi := math.Max(1.2, maxOf(sh)*1.15)
 		p := newPanel("sharpness", 0, hi)
+		addZone(p, xmax, 0, q.MinSharpness, zoneBad)
 		addSeries(p, ts, sh, plotBlue, nil, "face fine detail", true)
 		addLimit(p, xmax, q.MinSharpness, plotLimit, fmt.Sprintf("low_quality below %.2f", q.MinSharpness))
 		fix(p, 0, hi)
@@ -146,6 +149,7 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 		})
 		hi := math.Max(0.6, maxOf(fh)*1.15)
 		p := newPanel("share of height", 0, hi)
+		addZone(p, xmax, 0, q.MinFaceHeight, zoneBad)
 		addSeries(p, ts, fh, plotBlue, nil, "face box height / frame height", true)
 		addLimit(p, xmax, q.MinFaceHeight, plotLimit, fmt.Sprintf("face_too_far below %.2f", q.MinFaceHeight))
 		fix(p, 0, hi)
@@ -160,6 +164,7 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 		}
 		hi := math.Max(4, math.Max(maxOf(mv), maxOf(sk))*1.15)
 		p := newPanel("% of frame side", 0, hi)
+		addZone(p, xmax, 100*q.MaxShake, hi, zoneBad)
 		addSeries(p, ts, mv, plotBlue, nil, "face centre moved since last frame", true)
 		addSeries(p, ts, sk, plotOrange, []vg.Length{vg.Points(5), vg.Points(3)}, "camera shake (5-frame window)", true)
 		addLimit(p, xmax, 100*q.MaxShake, plotLimit, fmt.Sprintf("camera_shake above %.1f%% (median)", 100*q.MaxShake))
@@ -202,6 +207,7 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 		}
 		hi := math.Max(1.2*lc.MinChange*2, maxOf(ch)*1.15)
 		p := newPanel("residual", 0, hi)
+		addZone(p, xmax, 0, lc.MinChange, zoneBad)
 		addSeries(p, xs, ch, plotBlue, nil, "face change vs 1 s earlier", true)
 		addLimit(p, xmax, lc.MinChange, plotLimit, fmt.Sprintf("non-rigid at median ≥ %.2f", lc.MinChange))
 		addLevel(p, xmax, tr.Temporal.Change, plotBlue, fmt.Sprintf("video's median %.2f", tr.Temporal.Change))
@@ -219,6 +225,8 @@ func Timeline(r Report, opts ...Option) (image.Image, error) {
 			}
 		}
 		p := newPanel("p(live)", 0, 1.05)
+		addZone(p, xmax, 0, lc.SpoofAntiSpoof, zoneBad)
+		addZone(p, xmax, lc.SpoofAntiSpoof, lc.MinAntiSpoof, zoneWarn)
 		addSeries(p, ts, as, plotBlue, nil, "MiniFASNet p(live), every face frame", true)
 		if len(best) > 0 {
 			if sc, err := plotter.NewScatter(best); err == nil {
@@ -370,6 +378,25 @@ func addLimit(p *plot.Plot, xmax, y float64, col color.Color, name string) {
 	l.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
 	p.Add(l)
 	p.Legend.Add(name, l)
+}
+
+// Fills of the ranges a threshold rejects (or sends to review).
+var (
+	zoneBad  = color.NRGBA{0xd6, 0x27, 0x28, 0x1c}
+	zoneWarn = color.NRGBA{0xd9, 0x8e, 0x04, 0x1c}
+)
+
+// addZone shades the band between y0 and y1 across the plot.
+func addZone(p *plot.Plot, xmax, y0, y1 float64, col color.Color) {
+	if !(y1 > y0) {
+		return
+	}
+	poly, err := plotter.NewPolygon(plotter.XYs{{X: 0, Y: y0}, {X: xmax, Y: y0}, {X: xmax, Y: y1}, {X: 0, Y: y1}})
+	if err != nil {
+		return
+	}
+	poly.Color, poly.LineStyle.Width = col, 0
+	p.Add(poly)
 }
 
 // addLevel draws a video-level measure as a dotted line (nothing when it
