@@ -170,7 +170,7 @@ func inspectVideo(ctx context.Context, o inspectOptions, progress func(string, .
 		name  string
 		write func(io.Writer) error
 	}{
-		{inspectSheet, func(w io.Writer) error { return png.Encode(w, sheet) }},
+		{inspectSheet, func(w io.Writer) error { return encodePNG(w, sheet) }},
 		{inspectTimeline, func(w io.Writer) error { return encodePNG(w, tl) }},
 		{inspectJSON, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
@@ -218,8 +218,12 @@ func inspectDecide(ctx context.Context, models string, res liveness.Result, ref 
 		Note: "Decided by hoviyat inspect with the default policy against " + filepath.Base(ref.path) + "."}, nil
 }
 
-// encodePNG writes img as a PNG.
-func encodePNG(w io.Writer, img image.Image) error { return png.Encode(w, img) }
+// encodePNG writes img as a PNG, compressed hard: the pictures are kept
+// and sent around.
+func encodePNG(w io.Writer, img image.Image) error {
+	enc := png.Encoder{CompressionLevel: png.BestCompression}
+	return enc.Encode(w, img)
+}
 
 // writeFile writes a file through a buffer, 0600 (the pictures show faces).
 func writeFile(path string, write func(io.Writer) error) error {
