@@ -20,6 +20,7 @@
 //	GET  /api/config                  what the page needs (vision mode, record seconds, upload cap)
 //	GET  /api/reviews                 operator: decisions waiting for review (bearer token)
 //	POST /api/reviews/{attemptID}     operator: {approve, operator_id, note, reasons}
+//	GET  /api/reviews/{attemptID}/inspect  operator: contact sheet PNG (?plot=timeline|data, ?redact=1)
 //	GET  /api/dev/otp/{mobile}        operator, development only: the console OTP sender's last code
 //	GET  /metrics, GET /healthz, GET / (the page)
 package main
