@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -20,6 +21,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/facematch/onnx"
 	"github.com/hoviyat/hoviyat/kyc"
 	"github.com/hoviyat/hoviyat/liveness"
@@ -38,6 +40,10 @@ type visionSpec struct {
 	Submissions, Concurrency, MaxConcurrent, Workers int
 	// Deadline runs the deadline checks after the load.
 	Deadline bool
+	// Only, for diagnosing memory, keeps one real stage: "detector" (the
+	// matcher answers a fixed match) or "matcher" (the detector replays
+	// its first real result); "" runs both.
+	Only string
 }
 
 // visionResult is what the helper measured.
@@ -48,6 +54,9 @@ type visionResult struct {
 	// Queue, Detect and Match are the Verifier's stage timings.
 	Queue, Detect, Match []time.Duration
 	Reasons              map[string]int
+	// GoSysMB and GoHeapInuseMB are the Go runtime's own memory after the
+	// run (the rest of the RSS is C: OpenCV, FFmpeg, allocator arenas).
+	GoSysMB, GoHeapInuseMB uint64
 }
 
 // deadlineResult is the helper's deadline check: how late Submit returned
@@ -82,6 +91,30 @@ func (d *inflightDetector) Detect(ctx context.Context, v liveness.Video, ch live
 	}
 	defer d.cur.Add(-1)
 	return d.inner.Detect(ctx, v, ch)
+}
+
+// fixedMatcher answers a match without looking (memory diagnosis).
+type fixedMatcher struct{}
+
+func (fixedMatcher) Compare(ctx context.Context, probes []facematch.Probe, ref facematch.Reference) (facematch.Score, error) {
+	return facematch.Score{Similarity: 0.9, Threshold: 0.5, ReviewFloor: 0.35, Decision: facematch.Match, Model: "fixed"}, nil
+}
+
+// replayDetector runs the real detector once and then returns that result
+// again for every video (memory diagnosis of the matcher alone).
+type replayDetector struct {
+	inner liveness.Detector
+	once  sync.Once
+	res   liveness.Result
+	err   error
+}
+
+func (d *replayDetector) Detect(ctx context.Context, v liveness.Video, ch liveness.Challenge) (liveness.Result, error) {
+	d.once.Do(func() { d.res, d.err = d.inner.Detect(ctx, v, ch) })
+	if err := ctx.Err(); err != nil {
+		return liveness.Result{}, err
+	}
+	return d.res, d.err
 }
 
 // stageObserver keeps the Verifier's stage timings.
@@ -145,10 +178,18 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 		return err
 	}
 	defer vlt.Close()
-	inf := &inflightDetector{inner: det}
+	var realDet liveness.Detector = det
+	var realMat facematch.Matcher = mat
+	switch vs.Only {
+	case "detector":
+		realMat = fixedMatcher{}
+	case "matcher":
+		realDet = &replayDetector{inner: det}
+	}
+	inf := &inflightDetector{inner: realDet}
 	obs := &stageObserver{}
 	n, err := newNode(spec.Node, st, func(c *kyc.Config) {
-		c.Detector, c.Matcher, c.Vault, c.Observer = inf, mat, vlt, obs
+		c.Detector, c.Matcher, c.Vault, c.Observer = inf, realMat, vlt, obs
 		c.MaxConcurrent, c.TempDir = vs.MaxConcurrent, spool
 	})
 	if err != nil {
@@ -209,6 +250,9 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 	res.Load.Ended = time.Now()
 	res.MaxInFlight = int(inf.max.Load())
 	res.Queue, res.Detect, res.Match = obs.get("queue"), obs.get("detect"), obs.get("match")
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	res.GoSysMB, res.GoHeapInuseMB = ms.Sys>>20, ms.HeapInuse>>20
 	if err := out.json(res); err != nil {
 		return err
 	}
@@ -403,7 +447,8 @@ func runVisionChild(t *testing.T, models, clip, photo string, vs visionSpec) vis
 //     counted.
 //
 // HOVIYAT_RELIABILITY_FULL=1 runs 24 submissions through 8 clients
-// instead of 4 through 4.
+// instead of 4 through 4; HOVIYAT_RELIABILITY_VIDEOS=N sets the number of
+// submissions.
 func TestRealPipelineLoadAndMemory(t *testing.T) {
 	models, data := mediaDirs(t)
 	clip, photo := selfieClip(t, data, t.TempDir())
@@ -415,16 +460,22 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	assert.Equal(t, 2, mem.res.MaxInFlight, "two analyses ran at once")
 	figures(t, "vision_memory", "clip", "720x1280 30fps 5s H.264", "clip_bytes", fi.Size(), "concurrent", 2,
 		"vmhwm_after_model_load_mb", mem.baselineKB/1024, "vmhwm_peak_mb", mem.peakKB/1024,
-		"max_sampled_rss_mb", mem.maxRSSKB/1024, "target_mb", 400, "outcomes", mem.res.Load.Outcomes,
+		"max_sampled_rss_mb", mem.maxRSSKB/1024, "go_sys_mb", mem.res.GoSysMB, "target_mb", 400, "outcomes", mem.res.Load.Outcomes,
 		"latency_max", pct(mem.res.Load.Latency, 100))
 
 	subs, clients := 4, 4
 	if full() {
 		subs, clients = 24, 8
 	}
+	if v := os.Getenv("HOVIYAT_RELIABILITY_VIDEOS"); v != "" {
+		n, err := strconv.Atoi(v)
+		require.NoError(t, err, "HOVIYAT_RELIABILITY_VIDEOS")
+		subs = n
+	}
 	const slots = 2
+	only := os.Getenv("HOVIYAT_RELIABILITY_VISION_ONLY") // memory diagnosis: "detector" or "matcher"
 	load := runVisionChild(t, models, clip, photo, visionSpec{Submissions: subs, Concurrency: clients,
-		MaxConcurrent: slots, Workers: slots, Deadline: true})
+		MaxConcurrent: slots, Workers: slots, Deadline: only == "", Only: only})
 	r := load.res
 	require.Empty(t, r.Load.Errors, "submissions failed")
 	require.Len(t, r.Load.Latency, subs)
@@ -434,6 +485,11 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	wall := r.Load.Ended.Sub(r.Load.Started)
 
 	dl := load.dl
+	if only != "" {
+		figures(t, "vision_load_diagnosis", "only", only, "submissions", subs, "vmhwm_peak_mb", load.peakKB/1024,
+			"go_sys_mb", r.GoSysMB, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()))
+		return
+	}
 	assert.Contains(t, dl.AnalysisError, context.DeadlineExceeded.Error())
 	assert.Contains(t, []string{"detector", "matcher"}, dl.AnalysisDep, "the deadline stopped the analysis: %s", dl.AnalysisError)
 	assert.Zero(t, dl.AnalysisCounted, "a deadline is not the applicant's failure")
@@ -451,6 +507,6 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 		"queue_p50", pct(r.Queue, 50), "queue_max", pct(r.Queue, 100),
 		"detect_p50", pct(r.Detect, 50), "match_p50", pct(r.Match, 50), "max_in_flight", r.MaxInFlight,
 		"outcomes", r.Load.Outcomes, "reasons", r.Reasons,
-		"vmhwm_peak_mb", load.peakKB/1024,
+		"vmhwm_peak_mb", load.peakKB/1024, "go_sys_mb", r.GoSysMB, "go_heap_inuse_mb", r.GoHeapInuseMB,
 		"deadline_stopped", dl.AnalysisDep, "deadline_after_analysis_ran", dl.AnalysisRanFor, "deadline_in_analysis_returned_after", dl.AnalysisLate, "deadline_in_queue_returned_after", dl.QueuedLate)
 }
