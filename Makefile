@@ -5,7 +5,7 @@ GO ?= go
 export HOVIYAT_MODELS ?= $(if $(wildcard ../shared/models),$(abspath ../shared/models),$(abspath models))
 export HOVIYAT_DATA ?= $(if $(wildcard ../shared/data),$(abspath ../shared/data),$(abspath data))
 
-.PHONY: all setup test demo models build vet bench fuzz eval clean
+.PHONY: all setup test demo models build vet bench fuzz eval vulncheck reliability testmedia clean
 
 all: build
 
@@ -37,7 +37,17 @@ models: ## download the models from their official sources and check their SHA-2
 	./scripts/models.sh $(or $(MODELS_DIR),models)
 
 eval: ## run the evaluation over $$HOVIYAT_DATA into out/eval
-	$(GO) run ./cmd/hoviyat eval --data $(HOVIYAT_DATA) --out out/eval
+	$(GO) run ./cmd/hoviyat eval --data $(HOVIYAT_DATA) --out out/eval --doc docs/EVALUATION.md
+
+testmedia: ## derive the perturbation/replay videos from $$HOVIYAT_DATA into out/media
+	$(GO) run ./internal/testmedia -data $(HOVIYAT_DATA) -out out/media
+
+vulncheck: ## govulncheck (exit 3 on findings; says so plainly when its database is unreachable)
+	./scripts/govulncheck.sh
+
+reliability: ## full-size reliability runs; figures in out/reliability/figures.jsonl
+	eval "$$(./scripts/pg.sh start)"; trap './scripts/pg.sh stop' EXIT; \
+	HOVIYAT_RELIABILITY_FULL=1 HOVIYAT_RELIABILITY_OUT=out/reliability $(GO) test -count=1 -v -timeout 30m ./internal/reliability/
 
 clean:
 	rm -rf out
