@@ -19,7 +19,8 @@
 // owned by the applicant and, from Begin on, confirmed by OTP.
 //
 // Submit spools the upload (size-capped), re-checks the policy, reserves
-// the attempt atomically in the Store, charges the fee, runs the
+// the attempt atomically in the Store (recording the fee as pending in the
+// same transaction), charges the fee and confirms it, runs the
 // liveness.Detector and facematch.Matcher, decides with the policy, stores
 // the encrypted video and decision record in the Vault and records the
 // decision. Three failed uploads lock the national ID (in person only);
@@ -35,8 +36,12 @@
 // Dependency naming it) or a cancelled context — and such a failure never
 // counts as an attempt. A reservation whose process died is abandoned when
 // its lease (AttemptLease) expires and is not counted either. A fee
-// charged for an attempt that ends in an SDK error is carried over to the
-// applicant's next attempt; fees are never refunded.
+// recorded for an attempt that ends in an SDK error (or whose process
+// died) is carried over to the applicant's next attempt; fees are never
+// refunded. Because the fee is recorded before the Charger is called and
+// the Charger is idempotent per Charge.ChargeID, a fee whose charging was
+// interrupted is asked for again under the same ChargeID: an applicant
+// never pays twice for one attempt that counted or was decided.
 //
 // # What the host persists and what the SDK keeps
 //

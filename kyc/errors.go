@@ -34,6 +34,7 @@ const (
 	CodeVideoRejected     ErrorCode = "video_rejected"
 	CodeDependency        ErrorCode = "dependency"
 	CodeCharge            ErrorCode = "charge_failed"
+	CodeChargeNotFound    ErrorCode = "charge_not_found"
 	CodeDocumentApproved  ErrorCode = "document_approved"
 	CodeDocumentNotFound  ErrorCode = "document_not_found"
 	CodeDocumentPending   ErrorCode = "document_not_pending"
@@ -129,6 +130,7 @@ var (
 	ErrVideoRejected      = &Error{Code: CodeVideoRejected, Msg: "video unusable"}
 	ErrDependency         = &Error{Code: CodeDependency, Msg: "dependency failed"}
 	ErrCharge             = &Error{Code: CodeCharge, Msg: "fee charge failed"}
+	ErrChargeNotFound     = &Error{Code: CodeChargeNotFound, Msg: "charge not found"}
 	ErrDocumentApproved   = &Error{Code: CodeDocumentApproved, Msg: "document already approved"}
 	ErrDocumentNotFound   = &Error{Code: CodeDocumentNotFound, Msg: "document not found"}
 	ErrDocumentNotPending = &Error{Code: CodeDocumentPending, Msg: "document is not pending"}

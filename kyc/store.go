@@ -121,20 +121,40 @@ type AttemptRecord struct {
 	Review    *ReviewRecord
 }
 
-// ChargeRecord is one fee charged through the Charger. A charge is never
-// refunded. When its attempt is void or abandoned the charge is carried
-// over to the applicant's next attempt instead of charging again.
+// ChargeRecord is one fee, recorded before it is charged. A charge is
+// never refunded.
+//
+// Its life: the Verifier records it pending (Ref empty) in the same
+// transaction as the attempt's reservation, then asks the Charger for it
+// with ID as the idempotency key, then confirms it (Store.AttachCharge
+// sets Ref and ConfirmedAt). When its attempt is void or abandoned,
+// pending or confirmed, the charge is carried over to the applicant's next
+// attempt instead of recording a new one: a confirmed charge pays for that
+// attempt as it is, a pending one is asked for again under the same ID, so
+// a provider that did take the money answers the same reference instead
+// of charging twice.
 type ChargeRecord struct {
+	// ID is the charge's identifier and the Charger's idempotency key
+	// (Charge.ChargeID). It never changes, also when the charge moves.
 	ID         string
 	NationalID string
 	// AttemptID is the attempt the charge currently pays for.
 	AttemptID string
 	Amount    int64
 	Currency  string
-	// Ref is the payment provider's reference.
-	Ref       string
+	// Ref is the payment provider's reference; "" while the charge is
+	// pending (see Pending).
+	Ref string
+	// CreatedAt is when the charge was recorded (pending).
 	CreatedAt time.Time
+	// ConfirmedAt is when Ref was recorded; zero while pending (and on
+	// charges recorded before confirmation times were kept).
+	ConfirmedAt time.Time
 }
+
+// Pending reports whether the charge is recorded but not confirmed: the
+// Charger may or may not have taken it, and no reference is known.
+func (c ChargeRecord) Pending() bool { return c.Ref == "" }
 
 // ReviewRecord is an operator's resolution of a review attempt.
 type ReviewRecord struct {
@@ -156,6 +176,12 @@ type Reservation struct {
 	AllowReverification bool
 	Now                 time.Time
 	LeaseUntil          time.Time
+	// Charge, when the attempt has a fee, is the pending charge to record
+	// with the reservation: ID, Amount, Currency and CreatedAt set, Ref
+	// empty; NationalID and AttemptID may be left empty (they are the
+	// reservation's). The store ignores it when a charge is carried over
+	// from a void or abandoned attempt. Nil when there is no fee.
+	Charge *ChargeRecord
 	// Event is appended to the audit log in the same transaction.
 	Event AuditEvent
 }
@@ -245,12 +271,25 @@ type Store interface {
 	// reserved attempt whose lease is still running at r.Now
 	// (ErrAttemptInProgress); an expired reservation is marked
 	// AttemptAbandoned; creates the applicant row if missing; inserts the
-	// attempt in AttemptReserved; moves a charge left by a void or
-	// abandoned attempt of the same national ID to the new attempt; and
-	// appends r.Event. On any error nothing changes (the session stays
-	// unused).
+	// attempt in AttemptReserved; attaches the attempt's charge: the
+	// oldest charge left by a void or abandoned attempt of the same
+	// national ID, pending or confirmed, is moved to the new attempt (and
+	// r.Charge ignored), otherwise r.Charge, if set, is inserted pending
+	// (a pending r.Charge is required: a Ref is ErrInvalidInput, and so is
+	// an ID already taken); and appends r.Event. The returned record's
+	// Charge is the charge that now belongs to the attempt (nil when none).
+	// On any error nothing changes (the session stays unused, no charge is
+	// recorded).
 	ReserveAttempt(ctx context.Context, r Reservation) (AttemptRecord, error)
-	// AttachCharge records the fee charged for a reserved attempt.
+	// AttachCharge confirms the pending charge c.ID: it sets its Ref to
+	// c.Ref and its ConfirmedAt to c.ConfirmedAt, whatever the state of the
+	// attempt the charge belongs to now (the money is taken; the record
+	// must not be lost). Only ID, Ref, ConfirmedAt and, when set,
+	// NationalID (which must match) are read: the charge may have moved to
+	// a later attempt since it was reserved. Confirming again with the same
+	// Ref is a no-op; a different Ref is ErrInvalidInput (the charge keeps
+	// its first reference); an unknown ID is ErrChargeNotFound; an empty
+	// Ref or a zero ConfirmedAt is ErrInvalidInput.
 	AttachCharge(ctx context.Context, c ChargeRecord) error
 	// FinishAttempt, in one transaction: requires the attempt to be the
 	// applicant's in-flight attempt (ErrLeaseLost otherwise); sets its

@@ -196,11 +196,24 @@ func (v *Verifier) attempt(ctx context.Context, sess SessionRecord, person *regi
 		return Decision{}, ErrInternal.with(err, "")
 	}
 	now := v.now()
+	// The fee is recorded, pending, with the reservation, before anything
+	// is charged: whatever happens next, the store knows the charge ID the
+	// Charger may have been asked for (unless a charge carried over from
+	// an undecided attempt pays for this one: the store keeps that one).
+	var pending *ChargeRecord
+	if v.cfg.Fee > 0 {
+		cid, err := newID(v.cfg.Rand, "chg_")
+		if err != nil {
+			return Decision{}, ErrInternal.with(err, "")
+		}
+		pending = &ChargeRecord{ID: cid, NationalID: sess.NationalID, AttemptID: attemptID, Amount: v.cfg.Fee,
+			Currency: v.cfg.Currency, CreatedAt: now}
+	}
 	t0 := time.Now()
 	att, err := v.cfg.Store.ReserveAttempt(ctx, Reservation{
 		AttemptID: attemptID, SessionID: sess.ID, NationalID: sess.NationalID,
 		MaxAttempts: v.pol.MaxUploads(), AllowReverification: v.pol.AllowReverification(),
-		Now: now, LeaseUntil: now.Add(v.cfg.AttemptLease),
+		Now: now, LeaseUntil: now.Add(v.cfg.AttemptLease), Charge: pending,
 		Event: AuditEvent{Time: now, Kind: AuditAttemptReserved, NationalID: sess.NationalID, SessionID: sess.ID,
 			AttemptID: attemptID, Actor: "system", Data: auditData(map[string]any{"video_bytes": sp.size})},
 	})
@@ -231,29 +244,13 @@ func (v *Verifier) attempt(ctx context.Context, sess SessionRecord, person *regi
 		return Decision{}, err
 	}
 
-	charge := att.Charge
-	if v.cfg.Fee > 0 && charge == nil {
-		t0 = time.Now()
-		ref, err := v.cfg.Charger.Charge(ctx, Charge{AttemptID: att.ID, NationalID: att.NationalID, Amount: v.cfg.Fee, Currency: v.cfg.Currency})
-		v.observe("charge", t0, err)
-		if err != nil {
-			return fail("charge", ErrCharge.with(err, "fee charge failed"))
+	charge, err := v.collect(ctx, att, pending)
+	if err != nil {
+		cause := "store"
+		if errors.Is(err, ErrCharge) {
+			cause = "charge"
 		}
-		cid, err := newID(v.cfg.Rand, "chg_")
-		if err != nil {
-			return fail("internal", ErrInternal.with(err, ""))
-		}
-		c := ChargeRecord{ID: cid, NationalID: att.NationalID, AttemptID: att.ID, Amount: v.cfg.Fee,
-			Currency: v.cfg.Currency, Ref: ref, CreatedAt: v.now()}
-		if err := v.cfg.Store.AttachCharge(context.WithoutCancel(ctx), c); err != nil {
-			// The money is taken; keep trying to record it is the
-			// store's job. Report and void: the charge's idempotency key
-			// (the attempt ID) lets the host reconcile.
-			return fail("store", v.depErr(ctx, "store", err))
-		}
-		charge = &c
-		v.audit(ctx, AuditEvent{Kind: AuditFeeCharged, NationalID: att.NationalID, AttemptID: att.ID, Actor: "system",
-			Data: auditData(map[string]any{"amount": c.Amount, "currency": c.Currency, "ref": c.Ref})})
+		return fail(cause, err)
 	}
 
 	actx, cancel := context.WithTimeout(ctx, v.cfg.AnalysisTimeout)
@@ -347,6 +344,60 @@ func (v *Verifier) attempt(ctx context.Context, sess SessionRecord, person *regi
 		Liveness: dr.Liveness, Match: dr.Match, Fee: charge, EvidenceID: att.ID, DecidedAt: decidedAt,
 	}
 	return d, nil
+}
+
+// collect makes sure the attempt's fee is taken and confirmed, and
+// returns the confirmed charge (nil when the attempt has none). A charge
+// carried over already confirmed is reused as it is. A pending one (new,
+// or carried over from an attempt that died or failed before confirming
+// it) is asked of the Charger under its own ID, so a provider that did take
+// it answers the same reference, then confirmed in the store. On error the
+// charge stays pending on the attempt, which the caller voids: the next
+// attempt inherits it and asks again under the same ID. proposed is the
+// pending charge the reservation offered (nil without a fee).
+func (v *Verifier) collect(ctx context.Context, att AttemptRecord, proposed *ChargeRecord) (*ChargeRecord, error) {
+	c := att.Charge
+	if c == nil || !c.Pending() {
+		return c, nil
+	}
+	if v.cfg.Charger == nil {
+		// A pending fee carried over from a configuration that charged;
+		// this one collects nothing, so it is neither asked for nor shown.
+		v.cfg.Logger.Warn("kyc: a pending fee was carried over but no Charger is configured; left pending",
+			"attempt", att.ID, "charge", c.ID)
+		return nil, nil
+	}
+	t0 := time.Now()
+	ref, err := v.cfg.Charger.Charge(ctx, Charge{ChargeID: c.ID, AttemptID: att.ID, NationalID: att.NationalID,
+		Amount: c.Amount, Currency: c.Currency})
+	if err == nil && ref == "" {
+		err = errors.New("the charger returned an empty reference")
+	}
+	v.observe("charge", t0, err)
+	if err != nil {
+		return nil, ErrCharge.with(err, "fee charge failed")
+	}
+	confirmed := *c
+	confirmed.Ref, confirmed.ConfirmedAt = ref, v.now()
+	t0 = time.Now()
+	err = v.cfg.Store.AttachCharge(context.WithoutCancel(ctx), confirmed)
+	v.observe("store", t0, err)
+	switch {
+	case errors.Is(err, ErrInvalidInput):
+		// Confirmed already under another reference: the Charger is not
+		// idempotent per ChargeID. Not decided; an operator must look.
+		v.cfg.Logger.Error("kyc: the charger answered another reference for a charge already confirmed",
+			"attempt", att.ID, "charge", c.ID, "err", err)
+		return nil, ErrCharge.with(err, "charge %s already confirmed under another reference", c.ID)
+	case err != nil:
+		// The money may be taken and the record says pending: the next
+		// attempt asks again under the same ID and confirms then.
+		return nil, v.depErr(ctx, "store", err)
+	}
+	v.audit(ctx, AuditEvent{Kind: AuditFeeCharged, NationalID: att.NationalID, AttemptID: att.ID, Actor: "system",
+		Data: auditData(map[string]any{"charge_id": c.ID, "amount": c.Amount, "currency": c.Currency, "ref": ref,
+			"carried_over": proposed == nil || proposed.ID != c.ID})})
+	return &confirmed, nil
 }
 
 // release voids a reserved attempt after an SDK-side failure. It uses a

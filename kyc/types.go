@@ -108,7 +108,9 @@ type Decision struct {
 	// Liveness and match summaries (nil when not run).
 	Liveness *LivenessSummary `json:"liveness,omitempty"`
 	Match    *MatchSummary    `json:"match,omitempty"`
-	// Fee charged for (or carried over to) this attempt.
+	// Fee is the confirmed charge that paid for this attempt (taken for it,
+	// or carried over from an attempt that could not be decided); nil when
+	// there is none.
 	Fee        *ChargeRecord `json:"fee,omitempty"`
 	EvidenceID string        `json:"evidence_id,omitempty"`
 	DecidedAt  time.Time     `json:"decided_at"`
@@ -201,8 +203,15 @@ type OTPSender interface {
 	Send(ctx context.Context, mobile registry.Mobile, code string, ttl time.Duration) error
 }
 
-// Charge is a fee request; AttemptID is the idempotency key.
+// Charge is a fee request. ChargeID is the idempotency key.
 type Charge struct {
+	// ChargeID identifies the fee (ChargeRecord.ID). It is recorded before
+	// the Charger is called and stays the same when an attempt that could
+	// not be decided hands the fee on to the applicant's next attempt, so
+	// the same fee may be requested again, from another process too.
+	ChargeID string
+	// AttemptID is the attempt the fee pays for now; information only (it
+	// changes when the fee is carried over).
 	AttemptID  string
 	NationalID string
 	Amount     int64
@@ -210,7 +219,13 @@ type Charge struct {
 }
 
 // Charger collects the per-attempt fee. Charges are never refunded. It
-// must be safe for concurrent use and idempotent per AttemptID.
+// must be safe for concurrent use and idempotent per ChargeID: a Charger
+// must return the same reference, without charging again, for a ChargeID
+// it has already charged (pass ChargeID to the payment provider as its
+// idempotency key). An error means the fee may or may not have been
+// taken: the attempt is void and the applicant's next attempt asks for the
+// same ChargeID again. A Charger whose provider also remembers refusals
+// under a key must itself decide when a refused fee may be tried afresh.
 type Charger interface {
 	Charge(ctx context.Context, c Charge) (ref string, err error)
 }

@@ -513,8 +513,11 @@ func (v *Verifier) decisionOf(a AttemptRecord, rec ApplicantRecord) Decision {
 	d := Decision{
 		AttemptID: a.ID, SessionID: a.SessionID, NationalID: a.NationalID, Outcome: a.Outcome,
 		Reasons: a.Reasons, Counted: a.Counted, AttemptsUsed: rec.FailedAttempts,
-		AttemptsLeft: max(0, v.pol.MaxUploads()-rec.FailedAttempts), Fee: a.Charge,
-		EvidenceID: a.EvidenceID, DecidedAt: a.DecidedAt, Review: a.Review,
+		AttemptsLeft: max(0, v.pol.MaxUploads()-rec.FailedAttempts), EvidenceID: a.EvidenceID,
+		DecidedAt: a.DecidedAt, Review: a.Review,
+	}
+	if a.Charge != nil && !a.Charge.Pending() {
+		d.Fee = a.Charge
 	}
 	d.InPersonRequired = rec.State == StateLocked || reason.AnyInPerson(d.Reasons)
 	var dr decisionRecord

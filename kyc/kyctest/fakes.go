@@ -379,36 +379,55 @@ func (o *OTPSender) Sent(m registry.Mobile) int {
 	return len(o.codes[m])
 }
 
-// Charger is a fake payment hook, idempotent per attempt. Safe for
-// concurrent use.
+// Charger is a fake payment provider, idempotent per ChargeID as
+// kyc.Charger requires: a ChargeID it has charged gets the same reference
+// again ("ref-" + ChargeID) and is not charged twice. Safe for concurrent
+// use.
 type Charger struct {
-	Faults  Faults
-	mu      sync.Mutex
-	charges map[string]kyc.Charge
-	order   []string
+	// Faults apply before anything is charged (the provider refused or
+	// was unreachable: nothing taken).
+	Faults Faults
+	// ReplyFaults apply after the charge is taken (the provider charged
+	// but its answer was lost: the caller sees an error, the money is
+	// gone).
+	ReplyFaults Faults
+	mu          sync.Mutex
+	charges     map[string]kyc.Charge // taken, by ChargeID
+	requests    map[string]int        // calls that reached the provider, by ChargeID
+	order       []string
 }
 
 var _ kyc.Charger = (*Charger)(nil)
 
 // Charge implements kyc.Charger.
 func (c *Charger) Charge(ctx context.Context, ch kyc.Charge) (string, error) {
+	if ch.ChargeID == "" {
+		return "", errors.New("kyctest: charger: empty ChargeID (the idempotency key)")
+	}
 	if err := c.Faults.hit(ctx); err != nil {
 		return "", fmt.Errorf("kyctest: charger: %w", err)
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.charges == nil {
-		c.charges = map[string]kyc.Charge{}
+		c.charges, c.requests = map[string]kyc.Charge{}, map[string]int{}
 	}
-	if _, dup := c.charges[ch.AttemptID]; !dup {
-		c.charges[ch.AttemptID] = ch
-		c.order = append(c.order, ch.AttemptID)
+	c.requests[ch.ChargeID]++
+	if _, dup := c.charges[ch.ChargeID]; !dup {
+		c.charges[ch.ChargeID] = ch
+		c.order = append(c.order, ch.ChargeID)
 	}
-	return "ref-" + ch.AttemptID, nil
+	c.mu.Unlock()
+	if err := c.ReplyFaults.hit(ctx); err != nil {
+		return "", fmt.Errorf("kyctest: charger (after charging): %w", err)
+	}
+	return Ref(ch.ChargeID), nil
 }
 
+// Ref is the reference the fake Charger answers for a charge ID.
+func Ref(chargeID string) string { return "ref-" + chargeID }
+
 // Total returns the sum charged to a national ID and the number of
-// charges.
+// distinct charges taken (a ChargeID asked for again is counted once).
 func (c *Charger) Total(nationalID string) (amount int64, n int) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -419,6 +438,26 @@ func (c *Charger) Total(nationalID string) (amount int64, n int) {
 		}
 	}
 	return amount, n
+}
+
+// Charges returns the charges taken, in the order they were first taken,
+// each as first requested.
+func (c *Charger) Charges() []kyc.Charge {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]kyc.Charge, 0, len(c.order))
+	for _, id := range c.order {
+		out = append(out, c.charges[id])
+	}
+	return out
+}
+
+// Requests returns how many calls for chargeID reached the provider
+// (Faults refusals excluded).
+func (c *Charger) Requests(chargeID string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.requests[chargeID]
 }
 
 // Locator is a fake GeoIP: addresses in IranPrefix are "IR", in
