@@ -300,6 +300,9 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 	if r.Now.IsZero() || !r.LeaseUntil.After(r.Now) || r.MaxAttempts <= 0 {
 		return kyc.AttemptRecord{}, invalid("reservation needs Now, a LeaseUntil after it and MaxAttempts > 0")
 	}
+	if err := validPending(r); err != nil {
+		return kyc.AttemptRecord{}, err
+	}
 	if err := s.lock(ctx); err != nil {
 		return kyc.AttemptRecord{}, err
 	}
@@ -337,6 +340,30 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 		}
 	}
 
+	// Carry over the oldest charge left on a void or abandoned attempt
+	// (the in-flight attempt about to be abandoned included).
+	var carry *kyc.ChargeRecord
+	for _, c := range s.charges {
+		if c.NationalID != r.NationalID {
+			continue
+		}
+		x, ok := s.attempts[c.AttemptID]
+		if !ok {
+			continue
+		}
+		undecided := x.rec.State == kyc.AttemptVoid || x.rec.State == kyc.AttemptAbandoned ||
+			(x.rec.State == kyc.AttemptReserved && x.rec.ID == a.InflightAttempt)
+		if undecided && (carry == nil || c.CreatedAt.Before(carry.CreatedAt) || (c.CreatedAt.Equal(carry.CreatedAt) && c.ID < carry.ID)) {
+			c := c
+			carry = &c
+		}
+	}
+	if carry == nil && r.Charge != nil {
+		if _, dup := s.charges[r.Charge.ID]; dup {
+			return kyc.AttemptRecord{}, invalid("charge ID %s already exists", r.Charge.ID)
+		}
+	}
+
 	// All checks passed: write.
 	if old, ok := s.attempts[a.InflightAttempt]; ok && old.rec.State == kyc.AttemptReserved {
 		old.rec.State, old.rec.DecidedAt = kyc.AttemptAbandoned, now
@@ -352,22 +379,14 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 	s.byNID[r.NationalID] = append(s.byNID[r.NationalID], r.AttemptID)
 	s.order = append(s.order, r.AttemptID)
 
-	// Carry over the oldest charge left on a void or abandoned attempt.
-	var carry *kyc.ChargeRecord
-	for _, c := range s.charges {
-		if c.NationalID != r.NationalID {
-			continue
-		}
-		if x, ok := s.attempts[c.AttemptID]; ok && (x.rec.State == kyc.AttemptVoid || x.rec.State == kyc.AttemptAbandoned) {
-			if carry == nil || c.CreatedAt.Before(carry.CreatedAt) || (c.CreatedAt.Equal(carry.CreatedAt) && c.ID < carry.ID) {
-				c := c
-				carry = &c
-			}
-		}
-	}
-	if carry != nil {
+	switch {
+	case carry != nil:
 		carry.AttemptID = r.AttemptID
 		s.charges[carry.ID] = *carry
+	case r.Charge != nil:
+		c := *r.Charge
+		c.NationalID, c.AttemptID, c.CreatedAt, c.ConfirmedAt = r.NationalID, r.AttemptID, utc(c.CreatedAt), time.Time{}
+		s.charges[c.ID] = c
 	}
 	if ev := eventFor(r.Event, r.NationalID, r.SessionID, r.AttemptID); ev != nil {
 		s.appendAudit(*ev)
@@ -375,34 +394,47 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 	return s.out(at), nil
 }
 
+// validPending checks a reservation's pending charge (the SQL stores'
+// rules).
+func validPending(r kyc.Reservation) error {
+	c := r.Charge
+	switch {
+	case c == nil:
+		return nil
+	case c.ID == "" || c.CreatedAt.IsZero() || c.Amount < 0:
+		return invalid("a reservation's charge needs an ID, CreatedAt and a non-negative amount")
+	case !c.Pending() || !c.ConfirmedAt.IsZero():
+		return invalid("a reservation's charge must be pending (no Ref, no ConfirmedAt)")
+	case c.NationalID != "" && c.NationalID != r.NationalID:
+		return invalid("the reservation's charge is for another national ID")
+	case c.AttemptID != "" && c.AttemptID != r.AttemptID:
+		return invalid("the reservation's charge is for another attempt")
+	}
+	return nil
+}
+
 // AttachCharge implements kyc.Store with the SQL stores' rules.
 func (s *Store) AttachCharge(ctx context.Context, c kyc.ChargeRecord) error {
-	if c.ID == "" || c.AttemptID == "" || c.CreatedAt.IsZero() {
-		return invalid("charge needs an ID, an attempt ID and CreatedAt")
+	if c.ID == "" || c.Ref == "" || c.ConfirmedAt.IsZero() {
+		return invalid("confirming a charge needs its ID, a Ref and ConfirmedAt")
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
 	}
 	defer s.mu.Unlock()
-	at, ok := s.attempts[c.AttemptID]
-	if !ok {
-		return kyc.Wrap(kyc.ErrAttemptNotFound, nil, "attempt %s not found", c.AttemptID)
+	cur, ok := s.charges[c.ID]
+	switch {
+	case !ok:
+		return kyc.Wrap(kyc.ErrChargeNotFound, nil, "charge %s not found", c.ID)
+	case c.NationalID != "" && c.NationalID != cur.NationalID:
+		return invalid("charge %s belongs to another national ID", c.ID)
+	case cur.Ref == c.Ref:
+		return nil // confirmed already, with the same reference
+	case !cur.Pending():
+		return invalid("charge %s is already confirmed with another reference", c.ID)
 	}
-	if c.NationalID != "" && c.NationalID != at.rec.NationalID {
-		return invalid("charge national ID differs from the attempt's")
-	}
-	for _, cur := range s.charges {
-		if cur.ID != c.ID && cur.AttemptID != c.AttemptID {
-			continue
-		}
-		if cur.ID == c.ID && cur.Amount == c.Amount && cur.Currency == c.Currency && cur.Ref == c.Ref {
-			return nil
-		}
-		return invalid("attempt %s already has a charge (or charge ID %s is taken)", c.AttemptID, c.ID)
-	}
-	c.NationalID = at.rec.NationalID
-	c.CreatedAt = utc(c.CreatedAt)
-	s.charges[c.ID] = c
+	cur.Ref, cur.ConfirmedAt = c.Ref, utc(c.ConfirmedAt)
+	s.charges[c.ID] = cur
 	return nil
 }
 

@@ -155,7 +155,9 @@ func TestTwoProcesses(t *testing.T) {
 	defer st.Close()
 	v, err := st.SchemaVersion(ctx)
 	require.NoError(t, err)
-	assert.Equal(t, 1, v)
+	migs, err := sqlstore.Migrations(postgres.Dialect{})
+	require.NoError(t, err)
+	assert.Equal(t, migs[len(migs)-1].Version, v)
 	assert.Positive(t, total.Reserved)
 	assert.NoError(t, storetest.CheckNationalID(ctx, st, nid, 3, total))
 }
@@ -233,9 +235,11 @@ func TestConcurrentOpen(t *testing.T) {
 		require.NoError(t, err)
 		defer stores[i].Close()
 	}
+	migs, err := sqlstore.Migrations(postgres.Dialect{})
+	require.NoError(t, err)
 	var n int
 	require.NoError(t, stores[0].DB().QueryRowContext(ctx, `SELECT COUNT(*) FROM schema_migrations`).Scan(&n))
-	assert.Equal(t, 1, n, "each migration recorded once")
+	assert.Equal(t, len(migs), n, "each migration recorded once")
 }
 
 func TestOpenDB(t *testing.T) {

@@ -49,6 +49,9 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 	if r.Now.IsZero() || !r.LeaseUntil.After(r.Now) || r.MaxAttempts <= 0 {
 		return kyc.AttemptRecord{}, invalid("reservation needs Now, a LeaseUntil after it and MaxAttempts > 0")
 	}
+	if err := validPending(r); err != nil {
+		return kyc.AttemptRecord{}, err
+	}
 	now, lease := utc(r.Now), utc(r.LeaseUntil)
 	var out kyc.AttemptRecord
 	err := s.tx(ctx, "reserve attempt", func(tx *sql.Tx) error {
@@ -110,12 +113,24 @@ VALUES (?, ?, ?, 'reserved', ?, ?, ?, ?)`),
 			return err
 		}
 
-		// A charge left on a void or abandoned attempt pays for this one.
+		// A charge left on a void or abandoned attempt, pending or
+		// confirmed, pays for this one; otherwise the reservation's
+		// pending charge is recorded.
 		var chargeID string
 		err = tx.QueryRowContext(ctx, s.q(`SELECT c.id FROM charges c JOIN attempts a ON a.id = c.attempt_id
 WHERE c.national_id = ? AND a.state IN ('void', 'abandoned') ORDER BY c.created_at, c.id LIMIT 1`), r.NationalID).Scan(&chargeID)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
+			if c := r.Charge; c != nil {
+				_, err := tx.ExecContext(ctx, s.q(`INSERT INTO charges (id, national_id, attempt_id, amount, currency, ref, created_at)
+VALUES (?, ?, ?, ?, ?, '', ?)`), c.ID, r.NationalID, r.AttemptID, c.Amount, c.Currency, s.tv(c.CreatedAt))
+				if _, ok := s.d.UniqueViolation(err); ok {
+					return invalid("charge ID %s already exists", c.ID)
+				}
+				if err != nil {
+					return err
+				}
+			}
 		case err != nil:
 			return err
 		default:
@@ -181,48 +196,59 @@ func reserveConflict(what string, r kyc.Reservation) error {
 	}
 }
 
-// AttachCharge implements kyc.Store. The charge is recorded whatever the
-// attempt's state (the money is taken; the record must not be lost); if
-// that attempt is void or abandoned the next reservation carries the
-// charge over. ErrAttemptNotFound when the attempt does not exist;
-// attaching the same charge again is a no-op, a second, different charge
-// for one attempt is ErrInvalidInput.
-func (s *Store) AttachCharge(ctx context.Context, c kyc.ChargeRecord) error {
-	if c.ID == "" || c.AttemptID == "" || c.CreatedAt.IsZero() {
-		return invalid("charge needs an ID, an attempt ID and CreatedAt")
+// validPending checks a reservation's pending charge: an ID, CreatedAt,
+// a non-negative amount, no Ref or ConfirmedAt, and the reservation's
+// national and attempt IDs when they are set.
+func validPending(r kyc.Reservation) error {
+	c := r.Charge
+	switch {
+	case c == nil:
+		return nil
+	case c.ID == "" || c.CreatedAt.IsZero() || c.Amount < 0:
+		return invalid("a reservation's charge needs an ID, CreatedAt and a non-negative amount")
+	case !c.Pending() || !c.ConfirmedAt.IsZero():
+		return invalid("a reservation's charge must be pending (no Ref, no ConfirmedAt)")
+	case c.NationalID != "" && c.NationalID != r.NationalID:
+		return invalid("the reservation's charge is for another national ID")
+	case c.AttemptID != "" && c.AttemptID != r.AttemptID:
+		return invalid("the reservation's charge is for another attempt")
 	}
-	return s.tx(ctx, "attach charge", func(tx *sql.Tx) error {
-		var nid string
-		err := tx.QueryRowContext(ctx, s.q(`SELECT national_id FROM attempts WHERE id = ?`), c.AttemptID).Scan(&nid)
-		if errors.Is(err, sql.ErrNoRows) {
-			return kyc.Wrap(kyc.ErrAttemptNotFound, nil, "attempt %s not found", c.AttemptID)
+	return nil
+}
+
+// AttachCharge implements kyc.Store: it confirms the pending charge c.ID
+// with c.Ref and c.ConfirmedAt, whichever attempt it belongs to now and
+// whatever that attempt's state (the money is taken; the record must not
+// be lost). Confirming again with the same Ref is a no-op; another Ref is
+// ErrInvalidInput; an unknown charge is ErrChargeNotFound.
+func (s *Store) AttachCharge(ctx context.Context, c kyc.ChargeRecord) error {
+	if c.ID == "" || c.Ref == "" || c.ConfirmedAt.IsZero() {
+		return invalid("confirming a charge needs its ID, a Ref and ConfirmedAt")
+	}
+	return s.tx(ctx, "confirm charge", func(tx *sql.Tx) error {
+		var nid, ref string
+		err := tx.QueryRowContext(ctx, s.q(`SELECT national_id, ref FROM charges WHERE id = ?`+s.d.ForUpdate()), c.ID).Scan(&nid, &ref)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			return kyc.Wrap(kyc.ErrChargeNotFound, nil, "charge %s not found", c.ID)
+		case err != nil:
+			return err
+		case c.NationalID != "" && c.NationalID != nid:
+			return invalid("charge %s belongs to another national ID", c.ID)
+		case ref == c.Ref:
+			return nil // confirmed already, with the same reference
+		case ref != "":
+			return invalid("charge %s is already confirmed with another reference", c.ID)
 		}
+		n, err := rowsAffected(tx.ExecContext(ctx, s.q(`UPDATE charges SET ref = ?, confirmed_at = ? WHERE id = ? AND ref = ''`),
+			c.Ref, s.tv(c.ConfirmedAt), c.ID))
 		if err != nil {
 			return err
 		}
-		if c.NationalID != "" && c.NationalID != nid {
-			return invalid("charge national ID differs from the attempt's")
+		if n != 1 { // unreachable while the row is locked
+			return invalid("charge %s was confirmed concurrently", c.ID)
 		}
-		// Look first: after a failed INSERT a PostgreSQL transaction can
-		// run nothing more.
-		var cur kyc.ChargeRecord
-		err = tx.QueryRowContext(ctx, s.q(`SELECT id, attempt_id, amount, currency, ref FROM charges
-WHERE id = ? OR attempt_id = ? LIMIT 1`), c.ID, c.AttemptID).Scan(&cur.ID, &cur.AttemptID, &cur.Amount, &cur.Currency, &cur.Ref)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-		case err != nil:
-			return err
-		case cur.ID == c.ID && cur.Amount == c.Amount && cur.Currency == c.Currency && cur.Ref == c.Ref:
-			return nil // the same charge again (it may have moved to a later attempt)
-		default:
-			return invalid("attempt %s already has a charge (or charge ID %s is taken)", c.AttemptID, c.ID)
-		}
-		_, err = tx.ExecContext(ctx, s.q(`INSERT INTO charges (id, national_id, attempt_id, amount, currency, ref, created_at)
-VALUES (?, ?, ?, ?, ?, ?, ?)`), c.ID, nid, c.AttemptID, c.Amount, c.Currency, c.Ref, s.tv(c.CreatedAt))
-		if _, ok := s.d.UniqueViolation(err); ok {
-			return invalid("attempt %s already has a charge (or charge ID %s is taken)", c.AttemptID, c.ID)
-		}
-		return err
+		return nil
 	})
 }
 

@@ -13,8 +13,10 @@
 //	attempts     one row per upload attempt; unique id and session_id;
 //	             partial unique indexes: one 'reserved' attempt and one
 //	             first-time 'approved' attempt per national ID
-//	charges      one fee per attempt (unique attempt_id); moved to the next
-//	             attempt when its attempt is void or abandoned
+//	charges      one fee per attempt (unique attempt_id), inserted pending
+//	             (ref '') with the reservation and confirmed (ref,
+//	             confirmed_at) once charged; moved, pending or confirmed,
+//	             to the next attempt when its attempt is void or abandoned
 //	otps         the current OTP per national ID (hash and salt only)
 //	rep_docs     representative documents
 //	audit        the hash-chained audit log (seq without gaps)

@@ -76,7 +76,7 @@ func scanApplicant(r scanner) (kyc.ApplicantRecord, error) {
 const attemptSelect = `SELECT a.id, a.national_id, a.session_id, a.state, a.outcome, a.reasons, a.counted,
 	a.lease_until, a.evidence_id, a.decision, a.void_cause, a.created_at, a.decided_at,
 	a.review_operator, a.review_approved, a.review_note, a.review_at,
-	c.id, c.national_id, c.amount, c.currency, c.ref, c.created_at
+	c.id, c.national_id, c.amount, c.currency, c.ref, c.created_at, c.confirmed_at
 FROM attempts a LEFT JOIN charges c ON c.attempt_id = a.id`
 
 func scanAttempt(r scanner) (kyc.AttemptRecord, error) {
@@ -86,6 +86,7 @@ func scanAttempt(r scanner) (kyc.AttemptRecord, error) {
 		revOp, revNote     string
 		revApproved        sql.NullBool
 		revAt, chCreated   time.Time
+		chConfirmed        time.Time
 		chID, chNID, chCur string
 		chRef              string
 		chAmount           sql.NullInt64
@@ -94,7 +95,8 @@ func scanAttempt(r scanner) (kyc.AttemptRecord, error) {
 		&a.Counted, timeCol{&a.LeaseUntil}, strCol{&a.EvidenceID}, bytesCol{&a.Decision},
 		strCol{&a.VoidCause}, timeCol{&a.CreatedAt}, timeCol{&a.DecidedAt},
 		strCol{&revOp}, &revApproved, strCol{&revNote}, timeCol{&revAt},
-		strCol{&chID}, strCol{&chNID}, &chAmount, strCol{&chCur}, strCol{&chRef}, timeCol{&chCreated})
+		strCol{&chID}, strCol{&chNID}, &chAmount, strCol{&chCur}, strCol{&chRef}, timeCol{&chCreated},
+		timeCol{&chConfirmed})
 	if err != nil {
 		return a, err
 	}
@@ -111,7 +113,7 @@ func scanAttempt(r scanner) (kyc.AttemptRecord, error) {
 	}
 	if chID != "" {
 		a.Charge = &kyc.ChargeRecord{ID: chID, NationalID: chNID, AttemptID: a.ID, Amount: chAmount.Int64,
-			Currency: chCur, Ref: chRef, CreatedAt: chCreated}
+			Currency: chCur, Ref: chRef, CreatedAt: chCreated, ConfirmedAt: chConfirmed}
 	}
 	return a, nil
 }

@@ -289,57 +289,31 @@ func checkRelease(ctx context.Context, c *checker) {
 	c.must(err, "reservation after a release")
 }
 
-func checkChargeCarryOver(ctx context.Context, c *checker) {
-	nid := NationalID()
-	a, err := c.reserve(ctx, nid, 0, 3)
-	c.must(err, "ReserveAttempt A")
-	if a.Charge != nil {
-		c.Errorf("a first attempt has a charge: %+v", a.Charge)
-	}
-	ch := kyc.ChargeRecord{ID: c.id("c"), NationalID: nid, AttemptID: a.ID, Amount: 150000, Currency: "IRR", Ref: "ref-1", CreatedAt: c.at(time.Second)}
-	c.must(c.st.AttachCharge(ctx, ch), "AttachCharge")
-	c.must(c.st.AttachCharge(ctx, ch), "AttachCharge of the same charge again")
-	other := ch
-	other.ID, other.Ref = c.id("c"), "ref-2"
-	if err := c.st.AttachCharge(ctx, other); err == nil {
-		c.Errorf("a second, different charge for one attempt was accepted")
-	}
-	missing := ch
-	missing.ID, missing.AttemptID = c.id("c"), c.id("missing")
-	c.is(c.st.AttachCharge(ctx, missing), kyc.ErrAttemptNotFound, "charge for an unknown attempt")
-	got := c.attempt(ctx, a.ID)
-	if got.Charge == nil || got.Charge.ID != ch.ID || got.Charge.Amount != 150000 || got.Charge.Currency != "IRR" || got.Charge.Ref != "ref-1" {
-		c.Fatalf("attempt A's charge: %+v", got.Charge)
-	}
+// pending returns a fresh pending charge of amount created at base+at.
+func (c *checker) pending(amount int64, at time.Duration) *kyc.ChargeRecord {
+	return &kyc.ChargeRecord{ID: c.id("c"), Amount: amount, Currency: "IRR", CreatedAt: c.at(at)}
+}
 
-	// Void: the charge moves to the next attempt.
-	c.must(c.st.ReleaseAttempt(ctx, kyc.Release{AttemptID: a.ID, NationalID: nid, Cause: "timeout", Now: c.at(2 * time.Second)}), "ReleaseAttempt")
-	b, err := c.reserve(ctx, nid, 3*time.Second, 3)
-	c.must(err, "ReserveAttempt B")
-	if b.Charge == nil || b.Charge.ID != ch.ID || b.Charge.AttemptID != b.ID {
-		c.Errorf("B after a void A: charge %+v, want %s on %s", b.Charge, ch.ID, b.ID)
+// confirm confirms charge id with ref at base+at.
+func (c *checker) confirm(ctx context.Context, id, ref string, at time.Duration) error {
+	return c.st.AttachCharge(ctx, kyc.ChargeRecord{ID: id, Ref: ref, ConfirmedAt: c.at(at)})
+}
+
+// chargeIs checks an attempt's charge field by field.
+func (c *checker) chargeIs(got *kyc.ChargeRecord, want kyc.ChargeRecord, what string) {
+	if got == nil {
+		c.Errorf("%s: no charge, want %+v", what, want)
+		return
 	}
-	if c.attempt(ctx, a.ID).Charge != nil {
-		c.Errorf("the void attempt still holds the charge")
+	if got.ID != want.ID || got.NationalID != want.NationalID || got.AttemptID != want.AttemptID ||
+		got.Amount != want.Amount || got.Currency != want.Currency || got.Ref != want.Ref ||
+		!got.CreatedAt.Equal(want.CreatedAt) || !got.ConfirmedAt.Equal(want.ConfirmedAt) {
+		c.Errorf("%s: charge %+v, want %+v", what, *got, want)
 	}
-	// Abandoned: it moves again.
-	d, err := c.reserve(ctx, nid, 5*time.Minute, 3)
-	c.must(err, "ReserveAttempt D after B's lease")
-	if d.Charge == nil || d.Charge.ID != ch.ID || d.Charge.AttemptID != d.ID {
-		c.Errorf("D after an abandoned B: charge %+v", d.Charge)
-	}
-	// Decided: it stays.
-	_, err = c.finish(ctx, d, kyc.Rejected, true, 5*time.Minute+time.Second, 3)
-	c.must(err, "FinishAttempt D")
-	e, err := c.reserve(ctx, nid, 6*time.Minute, 3)
-	c.must(err, "ReserveAttempt E")
-	if e.Charge != nil {
-		c.Errorf("E took a charge from a decided attempt: %+v", e.Charge)
-	}
-	if dd := c.attempt(ctx, d.ID); dd.Charge == nil || dd.Charge.ID != ch.ID {
-		c.Errorf("the decided attempt lost its charge: %+v", dd.Charge)
-	}
-	// Exactly one charge exists over all attempts.
+}
+
+// charges counts the charges over all of nid's attempts.
+func (c *checker) charges(ctx context.Context, nid string) int {
 	atts, err := c.st.Attempts(ctx, nid)
 	c.must(err, "Attempts")
 	n := 0
@@ -348,7 +322,204 @@ func checkChargeCarryOver(ctx context.Context, c *checker) {
 			n++
 		}
 	}
-	c.eq(n, 1, "charges over all attempts")
+	return n
+}
+
+// checkChargePending: a reservation with a pending charge records it with
+// the attempt, in the same transaction; a reservation refused for any
+// reason, its charge's included, records neither.
+func checkChargePending(ctx context.Context, c *checker) {
+	nid := NationalID()
+	p := c.pending(150000, 0)
+	a, err := c.reserveWith(ctx, nid, 0, p)
+	c.must(err, "ReserveAttempt with a pending charge")
+	want := kyc.ChargeRecord{ID: p.ID, NationalID: nid, AttemptID: a.ID, Amount: 150000, Currency: "IRR", CreatedAt: c.at(0)}
+	c.chargeIs(a.Charge, want, "the reservation's answer")
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "read back")
+	if a.Charge != nil && !a.Charge.Pending() {
+		c.Errorf("a charge recorded with the reservation is not pending: %+v", *a.Charge)
+	}
+	// Without a charge, nothing is recorded.
+	nid2 := NationalID()
+	b, err := c.reserve(ctx, nid2, 0, 3)
+	c.must(err, "ReserveAttempt without a charge")
+	if b.Charge != nil {
+		c.Errorf("a reservation without a charge has one: %+v", *b.Charge)
+	}
+
+	// Refused reservations record no charge and use no session.
+	refused := func(what, nid, sess string, now time.Duration, ch *kyc.ChargeRecord, want error) {
+		_, err := c.st.ReserveAttempt(ctx, kyc.Reservation{AttemptID: c.id("a"), SessionID: sess, NationalID: nid,
+			MaxAttempts: 3, Now: c.at(now), LeaseUntil: c.at(now + time.Minute), Charge: ch})
+		c.is(err, want, what)
+		if ch != nil && ch.ID != p.ID {
+			c.is(c.confirm(ctx, ch.ID, "ref-x", now), kyc.ErrChargeNotFound, what+": confirming its charge")
+		}
+		if sr, err := c.st.Session(ctx, sess); err == nil && !sr.UsedAt.IsZero() {
+			c.Errorf("%s: the session was used", what)
+		}
+	}
+	refused("reservation while one is in flight", nid, c.session(ctx, nid), time.Second, c.pending(150000, time.Second), kyc.ErrAttemptInProgress)
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "A's charge after a refused reservation")
+	used := c.session(ctx, nid)
+	confirmed := c.pending(1, 0)
+	confirmed.Ref = "ref-early"
+	refused("a charge with a Ref", nid, used, 2*time.Minute, confirmed, kyc.ErrInvalidInput)
+	other := c.pending(1, 0)
+	other.NationalID = NationalID()
+	refused("a charge for another national ID", nid, used, 2*time.Minute, other, kyc.ErrInvalidInput)
+	c.eq(c.attempt(ctx, a.ID).State, kyc.AttemptReserved, "A after the refused takeovers")
+	c.eq(c.applicant(ctx, nid).InflightAttempt, a.ID, "in-flight after the refused takeovers")
+	atts, err := c.st.Attempts(ctx, nid)
+	c.must(err, "Attempts")
+	c.eq(len(atts), 1, "attempts after the refusals")
+	c.eq(c.charges(ctx, nid), 1, "charges after the refusals")
+
+	// A charge ID already taken (by A's charge) refuses another
+	// applicant's whole reservation, after the attempt is inserted:
+	// nothing of it stays.
+	nid3 := NationalID()
+	dup := c.pending(1, 0)
+	dup.ID = p.ID
+	s3 := c.session(ctx, nid3)
+	refused("a charge ID already taken", nid3, s3, 0, dup, kyc.ErrInvalidInput)
+	app3 := c.applicant(ctx, nid3)
+	c.eq(app3.InflightAttempt, "", "in-flight of the refused applicant")
+	atts, err = c.st.Attempts(ctx, nid3)
+	c.must(err, "Attempts")
+	c.eq(len(atts), 0, "attempts of the refused applicant")
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "A's charge after the duplicate")
+	// The sessions refused for their charge's sake are still usable.
+	_, err = c.st.ReserveAttempt(ctx, kyc.Reservation{AttemptID: c.id("a"), SessionID: s3, NationalID: nid3,
+		MaxAttempts: 3, Now: c.at(time.Second), LeaseUntil: c.at(time.Minute), Charge: c.pending(1, time.Second)})
+	c.must(err, "the refused session with a valid charge")
+	b3, err := c.st.ReserveAttempt(ctx, kyc.Reservation{AttemptID: c.id("a"), SessionID: used, NationalID: nid,
+		MaxAttempts: 3, Now: c.at(2 * time.Minute), LeaseUntil: c.at(3 * time.Minute), Charge: c.pending(1, 2*time.Minute)})
+	c.must(err, "the other refused session, after A's lease")
+	// A's lease is over: its pending charge (not the new one) moves.
+	want.AttemptID = b3.ID
+	c.chargeIs(b3.Charge, want, "the takeover's charge (A's, carried over)")
+}
+
+// checkChargeConfirm: AttachCharge confirms a pending charge once; the same
+// reference again is a no-op, another is refused, an unknown ID is
+// ErrChargeNotFound; concurrent confirmations with different references
+// leave exactly one.
+func checkChargeConfirm(ctx context.Context, c *checker) {
+	nid := NationalID()
+	p := c.pending(150000, 0)
+	a, err := c.reserveWith(ctx, nid, 0, p)
+	c.must(err, "ReserveAttempt")
+	c.is(c.confirm(ctx, p.ID, "", time.Second), kyc.ErrInvalidInput, "confirming with an empty Ref")
+	c.is(c.st.AttachCharge(ctx, kyc.ChargeRecord{ID: p.ID, Ref: "ref-1"}), kyc.ErrInvalidInput, "confirming without ConfirmedAt")
+	c.is(c.st.AttachCharge(ctx, kyc.ChargeRecord{ID: p.ID, NationalID: NationalID(), Ref: "ref-1", ConfirmedAt: c.at(time.Second)}),
+		kyc.ErrInvalidInput, "confirming for another national ID")
+	c.is(c.confirm(ctx, c.id("missing"), "ref-1", time.Second), kyc.ErrChargeNotFound, "confirming an unknown charge")
+	if !c.attempt(ctx, a.ID).Charge.Pending() {
+		c.Fatalf("refused confirmations confirmed the charge")
+	}
+
+	c.must(c.confirm(ctx, p.ID, "ref-1", time.Second), "AttachCharge")
+	want := kyc.ChargeRecord{ID: p.ID, NationalID: nid, AttemptID: a.ID, Amount: 150000, Currency: "IRR", Ref: "ref-1",
+		CreatedAt: c.at(0), ConfirmedAt: c.at(time.Second)}
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "confirmed")
+	c.must(c.confirm(ctx, p.ID, "ref-1", 2*time.Second), "confirming again with the same Ref")
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "after the same confirmation again (first time kept)")
+	c.is(c.confirm(ctx, p.ID, "ref-2", 3*time.Second), kyc.ErrInvalidInput, "confirming with another Ref")
+	c.chargeIs(c.attempt(ctx, a.ID).Charge, want, "after a confirmation with another Ref")
+
+	// Racing confirmations with different references: one wins, for good.
+	nid2 := NationalID()
+	q := c.pending(5000, 0)
+	b, err := c.reserveWith(ctx, nid2, 0, q)
+	c.must(err, "ReserveAttempt")
+	const n = 12
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = c.confirm(ctx, q.ID, fmt.Sprintf("ref-%d", i), time.Second) })
+	}
+	wg.Wait()
+	won := -1
+	for i, err := range errs {
+		switch {
+		case err == nil && won >= 0:
+			c.Errorf("confirmations %d and %d with different references both succeeded", won, i)
+		case err == nil:
+			won = i
+		default:
+			c.is(err, kyc.ErrInvalidInput, "a losing concurrent confirmation")
+		}
+	}
+	if won < 0 {
+		c.Fatalf("no concurrent confirmation succeeded")
+	}
+	got := c.attempt(ctx, b.ID).Charge
+	if got == nil || got.Ref != fmt.Sprintf("ref-%d", won) {
+		c.Errorf("after the race: charge %+v, want ref-%d", got, won)
+	}
+}
+
+// checkChargeCarryOver: a charge, pending or confirmed, left on a void or
+// abandoned attempt moves to the next reservation (whose own pending charge
+// is then not recorded) and keeps its ID; a decided attempt keeps its
+// charge; a late confirmation of a moved charge still lands.
+func checkChargeCarryOver(ctx context.Context, c *checker) {
+	nid := NationalID()
+	p := c.pending(150000, 0)
+	a, err := c.reserveWith(ctx, nid, 0, p)
+	c.must(err, "ReserveAttempt A")
+
+	// Void while pending: the pending charge moves to B, B's is not kept.
+	c.must(c.st.ReleaseAttempt(ctx, kyc.Release{AttemptID: a.ID, NationalID: nid, Cause: "charge", Now: c.at(time.Second)}), "ReleaseAttempt")
+	pb := c.pending(150000, 2*time.Second)
+	b, err := c.reserveWith(ctx, nid, 2*time.Second, pb)
+	c.must(err, "ReserveAttempt B")
+	want := kyc.ChargeRecord{ID: p.ID, NationalID: nid, AttemptID: b.ID, Amount: 150000, Currency: "IRR", CreatedAt: c.at(0)}
+	c.chargeIs(b.Charge, want, "B after a void A (pending carried over)")
+	if x := c.attempt(ctx, a.ID).Charge; x != nil {
+		c.Errorf("the void attempt still holds the charge: %+v", *x)
+	}
+	c.is(c.confirm(ctx, pb.ID, "ref-b", 3*time.Second), kyc.ErrChargeNotFound, "confirming B's unrecorded charge")
+
+	// B's lease ends while pending: D carries it over; then A's process,
+	// late, confirms it (the provider took it): the confirmation lands on
+	// D's charge; D confirming with the same Ref is a no-op.
+	d, err := c.reserveWith(ctx, nid, 5*time.Minute, c.pending(150000, 5*time.Minute))
+	c.must(err, "ReserveAttempt D after B's lease")
+	c.eq(c.attempt(ctx, b.ID).State, kyc.AttemptAbandoned, "B")
+	want.AttemptID = d.ID
+	c.chargeIs(d.Charge, want, "D after an abandoned B (pending carried over)")
+	c.must(c.confirm(ctx, p.ID, "ref-1", 5*time.Minute+time.Second), "late confirmation of the moved charge")
+	c.must(c.confirm(ctx, p.ID, "ref-1", 5*time.Minute+2*time.Second), "D's confirmation with the same Ref")
+	want.Ref, want.ConfirmedAt = "ref-1", c.at(5*time.Minute+time.Second)
+	c.chargeIs(c.attempt(ctx, d.ID).Charge, want, "D's confirmed charge")
+
+	// Void while confirmed: it moves again, confirmed.
+	c.must(c.st.ReleaseAttempt(ctx, kyc.Release{AttemptID: d.ID, NationalID: nid, Cause: "detector", Now: c.at(6 * time.Minute)}), "ReleaseAttempt D")
+	e, err := c.reserveWith(ctx, nid, 6*time.Minute+time.Second, c.pending(150000, 6*time.Minute+time.Second))
+	c.must(err, "ReserveAttempt E")
+	want.AttemptID = e.ID
+	c.chargeIs(e.Charge, want, "E after a void D (confirmed carried over)")
+
+	// Decided: it stays; the next attempt gets its own pending charge.
+	_, err = c.finish(ctx, e, kyc.Rejected, true, 7*time.Minute, 3)
+	c.must(err, "FinishAttempt E")
+	pf := c.pending(150000, 8*time.Minute)
+	f, err := c.reserveWith(ctx, nid, 8*time.Minute, pf)
+	c.must(err, "ReserveAttempt F")
+	c.chargeIs(f.Charge, kyc.ChargeRecord{ID: pf.ID, NationalID: nid, AttemptID: f.ID, Amount: 150000, Currency: "IRR",
+		CreatedAt: c.at(8 * time.Minute)}, "F after a decided E (its own pending charge)")
+	c.chargeIs(c.attempt(ctx, e.ID).Charge, want, "the decided attempt's charge")
+	// A later attempt without a charge of its own takes none.
+	_, err = c.finish(ctx, f, kyc.Rejected, true, 9*time.Minute, 3)
+	c.must(err, "FinishAttempt F")
+	g, err := c.reserve(ctx, nid, 10*time.Minute, 3)
+	c.must(err, "ReserveAttempt G")
+	if g.Charge != nil {
+		c.Errorf("G took a charge from a decided attempt: %+v", *g.Charge)
+	}
+	c.eq(c.charges(ctx, nid), 2, "charges over all attempts")
 }
 
 func checkReview(ctx context.Context, c *checker) {

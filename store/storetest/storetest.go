@@ -60,6 +60,8 @@ var checks = []struct {
 	{"failures_lock", checkFailuresLock},
 	{"lease_takeover", checkLeaseTakeover},
 	{"release", checkRelease},
+	{"charge_pending_with_reservation", checkChargePending},
+	{"charge_confirm", checkChargeConfirm},
 	{"charge_carry_over", checkChargeCarryOver},
 	{"review", checkReview},
 	{"review_reject_locks", checkReviewRejectLocks},
@@ -208,6 +210,15 @@ func (c *checker) reserve(ctx context.Context, nid string, now time.Duration, ma
 	return c.st.ReserveAttempt(ctx, kyc.Reservation{
 		AttemptID: c.id("a"), SessionID: c.session(ctx, nid), NationalID: nid, MaxAttempts: maxAttempts,
 		Now: c.at(now), LeaseUntil: c.at(now + time.Minute),
+		Event: kyc.AuditEvent{Kind: kyc.AuditAttemptReserved, Actor: "applicant", Time: c.at(now)},
+	})
+}
+
+// reserveWith reserves like reserve (MaxAttempts 3) with a pending charge.
+func (c *checker) reserveWith(ctx context.Context, nid string, now time.Duration, ch *kyc.ChargeRecord) (kyc.AttemptRecord, error) {
+	return c.st.ReserveAttempt(ctx, kyc.Reservation{
+		AttemptID: c.id("a"), SessionID: c.session(ctx, nid), NationalID: nid, MaxAttempts: 3,
+		Now: c.at(now), LeaseUntil: c.at(now + time.Minute), Charge: ch,
 		Event: kyc.AuditEvent{Kind: kyc.AuditAttemptReserved, Actor: "applicant", Time: c.at(now)},
 	})
 }

@@ -2,6 +2,7 @@ package storetest_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -45,6 +46,24 @@ func (s forgetfulAudit) ReserveAttempt(ctx context.Context, r kyc.Reservation) (
 	return s.Store.ReserveAttempt(ctx, r)
 }
 
+// chargeDropper does not record the reservation's pending charge.
+type chargeDropper struct{ kyc.Store }
+
+func (s chargeDropper) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.AttemptRecord, error) {
+	r.Charge = nil
+	return s.Store.ReserveAttempt(ctx, r)
+}
+
+// lenientConfirm accepts a confirmation with another reference.
+type lenientConfirm struct{ kyc.Store }
+
+func (s lenientConfirm) AttachCharge(ctx context.Context, c kyc.ChargeRecord) error {
+	if err := s.Store.AttachCharge(ctx, c); err != nil && !errors.Is(err, kyc.ErrInvalidInput) {
+		return err
+	}
+	return nil
+}
+
 // TestRunDetectsBrokenStores: a store that breaks the contract fails the
 // suite, with the failing checks named.
 func TestRunDetectsBrokenStores(t *testing.T) {
@@ -57,6 +76,8 @@ func TestRunDetectsBrokenStores(t *testing.T) {
 		{"applicant count", lyingApplicant{memory.New()}, []string{"failures_lock", "failed attempts"}},
 		{"OTP tries", uncountedOTP{memory.New()}, []string{"otp: tries", "otp_concurrent_tries"}},
 		{"step audit", forgetfulAudit{memory.New()}, []string{"audit: events of one attempt"}},
+		{"pending charge dropped", chargeDropper{memory.New()}, []string{"charge_pending_with_reservation: the reservation's answer", "charge_carry_over"}},
+		{"confirmation overwritten", lenientConfirm{memory.New()}, []string{"charge_confirm: confirming with another Ref"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
