@@ -378,7 +378,9 @@ func (v *Verifier) collect(ctx context.Context, att AttemptRecord, proposed *Cha
 		return nil, ErrCharge.with(err, "fee charge failed")
 	}
 	confirmed := *c
-	confirmed.Ref, confirmed.ConfirmedAt = ref, v.now()
+	// ConfirmedAt at the store's precision, so the Decision shows what a
+	// later read of the attempt shows.
+	confirmed.Ref, confirmed.ConfirmedAt = ref, v.now().UTC().Truncate(time.Microsecond)
 	t0 = time.Now()
 	err = v.cfg.Store.AttachCharge(context.WithoutCancel(ctx), confirmed)
 	v.observe("store", t0, err)

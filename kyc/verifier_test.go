@@ -200,8 +200,9 @@ func TestSDKFailuresDoNotCount(t *testing.T) {
 		assert.Equal(t, kyc.StateActive, st.State, c.name)
 		assert.False(t, st.InProgress, c.name)
 	}
-	// One fee was taken (by the first attempt that reached the charger)
-	// and carried over through every void attempt; the success uses it.
+	// One fee was recorded by the first attempt (whose charger call
+	// failed), taken by the next one under the same charge ID and carried
+	// over through every void attempt; the success uses it.
 	d, err := h.Resubmit(ctx, a, kyctest.LiveVideo(nid1))
 	require.NoError(t, err)
 	assert.Equal(t, kyc.Approved, d.Outcome)
@@ -210,6 +211,7 @@ func TestSDKFailuresDoNotCount(t *testing.T) {
 	assert.EqualValues(t, 7, amount)
 	require.NotNil(t, d.Fee)
 	assert.Equal(t, d.AttemptID, d.Fee.AttemptID)
+	assert.Equal(t, kyctest.Ref(d.Fee.ID), d.Fee.Ref)
 	require.NoError(t, h.Verifier.VerifyAudit(ctx))
 }
 
