@@ -267,12 +267,15 @@ func (c *consoleSMS) last() string {
 	return c.code
 }
 
-// consoleCharger prints the fee instead of charging a card.
+// consoleCharger prints the fee instead of charging a card. Its
+// reference depends only on the ChargeID (the idempotency key), as a real
+// provider's answer to a repeated request would; a real Charger passes
+// ChargeID to the provider so a repeated request never charges twice.
 type consoleCharger struct{ out io.Writer }
 
 func (c consoleCharger) Charge(_ context.Context, ch kyc.Charge) (string, error) {
 	fmt.Fprintf(c.out, "fee: %d %s charged (attempt %s, not refundable)\n", ch.Amount, ch.Currency, ch.AttemptID[:12])
-	return "demo-" + ch.AttemptID, nil
+	return "demo-" + ch.ChargeID, nil
 }
 
 // iranOnly stands in for a GeoIP database (policy/geoip.Open on a
