@@ -33,8 +33,8 @@ type benchStore struct {
 
 // benchStores returns the stores to benchmark, in a fixed order: SQLite
 // and, with HOVIYAT_PG_DSN, PostgreSQL. (store/memory is a test fake whose
-// ReserveAttempt and AttachCharge scan every stored charge, so its cost
-// per op grows with b.N and would not compare between runs.)
+// ReserveAttempt scans every stored charge, so its cost per op grows with
+// b.N and would not compare between runs.)
 func benchStores(b *testing.B) []benchStore {
 	out := []benchStore{
 		{"sqlite", func(b *testing.B) kyc.Store { return openSQLite(b) }},

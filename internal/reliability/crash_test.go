@@ -33,7 +33,7 @@ func (d blockingDetector) Detect(ctx context.Context, v liveness.Video, ch liven
 
 // blockingCharger charges through the provider, announces it, and then
 // blocks for good: the process dies after the money was taken and before
-// the store recorded the charge.
+// the store confirmed the charge (it is recorded pending).
 type blockingCharger struct {
 	inner kyc.Charger
 	out   *lineWriter
@@ -43,7 +43,7 @@ func (c blockingCharger) Charge(ctx context.Context, ch kyc.Charge) (string, err
 	if _, err := c.inner.Charge(ctx, ch); err != nil {
 		return "", err
 	}
-	c.out.line("charged %s", ch.AttemptID)
+	c.out.line("charged %s", ch.ChargeID)
 	select {}
 }
 
@@ -94,11 +94,12 @@ func crashBackends(t *testing.T) map[string]func(t *testing.T, ids []string) nod
 // then "restarts": the reservation blocks the national ID until its lease
 // runs out, is then abandoned (not counted), the national ID is approved
 // exactly once among concurrent retries, and the audit chain is intact.
-// Killed in the detector (reserved and charged), the dead attempt's fee
-// pays for the next attempt: charged once in all. Killed inside the
-// charger (the provider took the fee, the store had not recorded it), the
-// next attempt is charged again: the first charge is left for the host to
-// reconcile by its attempt ID (see checkChargesReconcilable).
+// The provider takes one charge in all: killed in the detector (reserved,
+// charged and confirmed), the dead attempt's confirmed fee pays for the
+// next attempt without asking the provider; killed inside the charger (the
+// provider took the fee, the store holds it pending), the next attempt
+// asks again under the same charge ID and the provider answers the same
+// reference without charging (see checkCharges).
 func TestKilledMidSubmit(t *testing.T) {
 	for name, backend := range crashBackends(t) {
 		for _, crashIn := range []string{"detector", "charger"} {
@@ -125,8 +126,9 @@ func killedMidSubmit(t *testing.T, name, crashIn string, backend func(t *testing
 
 	c := startChild(t, childSpec{Mode: "crash", Node: cfg, CrashIn: crashIn})
 	sid := c.expect(t, "session ", 30*time.Second)
+	charged := ""
 	if crashIn == "charger" {
-		c.expect(t, "charged ", 30*time.Second)
+		charged = c.expect(t, "charged ", 30*time.Second)
 	} else {
 		c.expect(t, "detecting ", 30*time.Second)
 	}
@@ -136,12 +138,14 @@ func killedMidSubmit(t *testing.T, name, crashIn string, backend func(t *testing
 	dead := atts[0]
 	require.Equal(t, kyc.AttemptReserved, dead.State, "the attempt is reserved")
 	require.Equal(t, sid, dead.SessionID)
+	require.NotNil(t, dead.Charge, "the fee is recorded with the reservation")
 	if crashIn == "charger" {
-		require.Nil(t, dead.Charge, "killed before the store recorded the fee")
+		require.True(t, dead.Charge.Pending(), "killed before the store confirmed the fee")
+		require.Equal(t, dead.Charge.ID, charged, "the provider was asked for the recorded charge ID")
 	} else {
-		require.NotNil(t, dead.Charge, "the fee is charged before the analysis")
+		require.False(t, dead.Charge.Pending(), "the fee is confirmed before the analysis")
 	}
-	require.Len(t, chargeLog(t, cfg.ChargeLog), 1)
+	require.Len(t, chargeLog(t, cfg.ChargeLog).Charges, 1)
 
 	killedAt := time.Now()
 	c.kill(t)
@@ -210,18 +214,20 @@ func killedMidSubmit(t *testing.T, name, crashIn string, backend func(t *testing
 	assert.Zero(t, tl.Counted)
 	assert.Equal(t, 1, tl.Charges)
 	log := chargeLog(t, cfg.ChargeLog)
-	unrecorded := checkChargesReconcilable(t, ctx, st, log, tl)
+	ff := checkCharges(t, log, tl, ids)
+	assert.Zero(t, ff.Floating, "the dead attempt's fee moved to the approved one")
+	assert.Equal(t, dead.Charge.ID, winner.Fee.ID, "the dead attempt's fee pays for the approved one")
+	assert.Equal(t, "ref-"+dead.Charge.ID, winner.Fee.Ref, "the provider's reference for that charge ID")
+	assert.Len(t, log.Charges, 1, "charged once in all")
 	if crashIn == "charger" {
-		assert.Equal(t, "ref-"+winner.AttemptID, winner.Fee.Ref, "nothing recorded to carry over: charged anew")
-		assert.Equal(t, 1, unrecorded, "the dead attempt's charge is left to reconcile")
+		assert.Equal(t, 1, log.Replays[dead.Charge.ID], "asked again under the same charge ID, not charged")
 	} else {
-		assert.Equal(t, "ref-"+dead.ID, winner.Fee.Ref, "the dead attempt's fee pays for the approved one")
-		assert.Len(t, log, 1, "charged once in all")
+		assert.Zero(t, ff.Replayed, "a confirmed fee is not asked for again")
 	}
 	figures(t, "kill_mid_submit", "backend", name, "killed_in", crashIn, "lease", cfg.lease(),
 		"retries_after_lease", retries, "approved", approved, "in_progress", inProgress,
 		"already_verified", refused, "abandoned", tl.Abandoned, "counted", tl.Counted,
-		"charges_taken", len(log), "charges_unrecorded", unrecorded, "recovery_wall_time", time.Since(killedAt))
+		"charges_taken", ff.Taken, "charge_requests_replayed", ff.Replayed, "recovery_wall_time", time.Since(killedAt))
 }
 
 // childStorm runs concurrent ceremonies (begin + submit) over the node's
@@ -324,24 +330,28 @@ func TestKillStorm(t *testing.T) {
 			tl := checkInvariants(t, ctx, st, ids, 3, true)
 			assert.Equal(t, people, tl.Verified+tl.Locked, "every ID ends verified or locked")
 
-			// Fees: every charge the provider took is attached in the
-			// store, or identifiable for reconciliation (taken in the
-			// instant between charging and recording).
+			// Fees: whatever instant the processes died at, the provider
+			// took one charge per decided attempt and no other (every
+			// charge left by a dead attempt, pending or confirmed, was
+			// carried over by the recovery and asked for again under its
+			// own ID).
 			log := chargeLog(t, cfg.ChargeLog)
-			unrecorded := checkChargesReconcilable(t, ctx, st, log, tl)
-			assert.LessOrEqual(t, unrecorded, rounds, "at most one unrecorded charge per kill")
+			ff := checkCharges(t, log, tl, ids)
+			assert.Zero(t, ff.Floating, "every ID's last attempt is decided after the recovery")
+			assert.Equal(t, tl.Decided, ff.Taken, "one charge per decided attempt")
 			figures(t, "kill_storm", "backend", name, "rounds", rounds, "people", people, "workers", workers,
 				"kill_after_p50", pct(lifetimes, 50),
-				"reserved_at_restart", before.Reserved, "attempts", tl.Attempts, "decided", tl.Decided,
+				"reserved_at_restart", before.Reserved, "pending_fees_at_restart", before.pendingFees,
+				"attempts", tl.Attempts, "decided", tl.Decided,
 				"void", tl.Void, "abandoned", tl.Abandoned, "counted", tl.Counted, "approved", tl.Approved,
-				"locked", tl.Locked, "recovered_ids", recovered, "charges_taken", len(log), "charges_recorded", tl.Charges,
-				"charges_unrecorded", unrecorded)
+				"locked", tl.Locked, "recovered_ids", recovered, "charges_taken", ff.Taken, "charges_recorded", tl.Charges,
+				"charge_requests_replayed", ff.Replayed)
 		})
 	}
 }
 
 // checkStormState counts the state the killed processes left (reserved
-// attempts included) before recovery.
+// attempts and pending fees included) before recovery.
 func checkStormState(t *testing.T, ctx context.Context, st kyc.Store, ids []string) tally {
 	t.Helper()
 	var tl tally
@@ -352,6 +362,9 @@ func checkStormState(t *testing.T, ctx context.Context, st kyc.Store, ids []stri
 			tl.Attempts++
 			if a.State == kyc.AttemptReserved {
 				tl.Reserved++
+			}
+			if a.Charge != nil && a.Charge.Pending() {
+				tl.pendingFees++
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,46 +151,83 @@ func nids(n int) []string {
 	return out
 }
 
-// fileCharger is a kyc.Charger whose charges are appended to a file, one
-// line per charge, so they survive the process (a real payment provider
-// remembers charges too). Idempotent per attempt within a process. Safe
-// for concurrent use.
+// fileCharger is a kyc.Charger standing for a payment provider that
+// remembers charges across crashes: every request is appended to a file,
+// one line each ("charge" when the fee is taken, "replay" when the charge
+// ID was already taken: the same reference is answered and nothing is
+// charged). It is idempotent per ChargeID across processes: each request
+// reads the file under an exclusive flock, which the kernel releases when
+// a process is killed. Safe for concurrent use.
 type fileCharger struct {
 	path string
 	mu   sync.Mutex
-	seen map[string]bool
 }
 
 func (c *fileCharger) Charge(ctx context.Context, ch kyc.Charge) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
+	if ch.ChargeID == "" || strings.ContainsAny(ch.ChargeID+ch.AttemptID, " \n") {
+		return "", fmt.Errorf("fileCharger: bad charge %+v", ch)
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.seen == nil {
-		c.seen = map[string]bool{}
+	f, err := os.OpenFile(c.path, os.O_RDWR|os.O_APPEND|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", err
 	}
-	if !c.seen[ch.AttemptID] {
-		f, err := os.OpenFile(c.path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o600)
-		if err != nil {
-			return "", err
-		}
-		_, err = fmt.Fprintf(f, "%s %s %d\n", ch.AttemptID, ch.NationalID, ch.Amount)
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return "", err
-		}
-		c.seen[ch.AttemptID] = true
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		return "", err
 	}
-	return "ref-" + ch.AttemptID, nil
+	defer func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }()
+	kind := "charge"
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if fs := strings.Fields(sc.Text()); len(fs) == 5 && fs[0] == "charge" && fs[1] == ch.ChargeID {
+			kind = "replay"
+			break
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	if _, err := fmt.Fprintf(f, "%s %s %s %s %d\n", kind, ch.ChargeID, ch.AttemptID, ch.NationalID, ch.Amount); err != nil {
+		return "", err
+	}
+	return "ref-" + ch.ChargeID, nil
 }
 
-// chargeLog reads a fileCharger's file: attempt ID -> national ID.
-func chargeLog(t testing.TB, path string) map[string]string {
+// providerCharge is one fee the provider took.
+type providerCharge struct {
+	NationalID string
+	// AttemptID is the attempt the first request named.
+	AttemptID string
+}
+
+// providerLog is what a fileCharger's file says.
+type providerLog struct {
+	// Charges are the fees taken, by charge ID.
+	Charges map[string]providerCharge
+	// Replays counts the requests for a charge ID already taken, by
+	// charge ID.
+	Replays map[string]int
+}
+
+// replays returns the number of replayed requests.
+func (l providerLog) replays() int {
+	n := 0
+	for _, r := range l.Replays {
+		n += r
+	}
+	return n
+}
+
+// chargeLog reads a fileCharger's file. A charge ID taken twice fails the
+// test (the provider must never charge one ID twice).
+func chargeLog(t testing.TB, path string) providerLog {
 	t.Helper()
-	out := map[string]string{}
+	out := providerLog{Charges: map[string]providerCharge{}, Replays: map[string]int{}}
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return out
@@ -199,13 +237,30 @@ func chargeLog(t testing.TB, path string) map[string]string {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fs := strings.Fields(sc.Text())
-		require.Len(t, fs, 3, "charge line %q", sc.Text())
-		_, dup := out[fs[0]]
-		require.False(t, dup, "attempt %s charged twice", fs[0])
-		out[fs[0]] = fs[1]
+		require.Len(t, fs, 5, "charge line %q", sc.Text())
+		switch fs[0] {
+		case "charge":
+			_, dup := out.Charges[fs[1]]
+			require.False(t, dup, "charge %s taken twice", fs[1])
+			out.Charges[fs[1]] = providerCharge{NationalID: fs[3], AttemptID: fs[2]}
+		case "replay":
+			pc, ok := out.Charges[fs[1]]
+			require.True(t, ok, "replay of charge %s before it was taken", fs[1])
+			require.Equal(t, pc.NationalID, fs[3], "charge %s asked for another applicant", fs[1])
+			out.Replays[fs[1]]++
+		default:
+			t.Fatalf("charge line %q", sc.Text())
+		}
 	}
 	require.NoError(t, sc.Err())
 	return out
+}
+
+// storedCharge is a charge record with the state of the attempt holding
+// it.
+type storedCharge struct {
+	kyc.ChargeRecord
+	State kyc.AttemptState
 }
 
 // tally counts what the store holds for a set of national IDs.
@@ -214,9 +269,12 @@ type tally struct {
 	Locked, Verified                                                     int
 	// Charges is the number of distinct charge records attached.
 	Charges int
-	// ChargeAttempts maps each charge record's original attempt (its ID
-	// prefix in the fake charger's ref) to the attempt paying with it.
-	chargeRefs map[string]string
+	// charges are the charge records by ID; decided counts the decided
+	// attempts per national ID.
+	charges map[string]storedCharge
+	decided map[string]int
+	// pendingFees counts pending charge records (checkStormState).
+	pendingFees int
 }
 
 // checkInvariants checks, for every national ID in ids, what must hold
@@ -224,13 +282,12 @@ type tally struct {
 // reserved; at most maxAttempts counted attempts, equal to FailedAttempts
 // and only decided ones; at most one approval and verified exactly then;
 // locked exactly at the limit without approval; one session per attempt;
-// with a fee, every decided attempt paid by exactly one charge and no
-// charge attached to two attempts. Then the audit chain. It returns the
-// totals.
+// with a fee, every decided attempt paid by exactly one confirmed charge
+// and no charge attached to two attempts. Then the audit chain. It
+// returns the totals.
 func checkInvariants(t *testing.T, ctx context.Context, st kyc.Store, ids []string, maxAttempts int, fee bool) tally {
 	t.Helper()
-	tl := tally{IDs: len(ids), chargeRefs: map[string]string{}}
-	charges := map[string]string{} // charge ID -> attempt
+	tl := tally{IDs: len(ids), charges: map[string]storedCharge{}, decided: map[string]int{}}
 	for _, id := range ids {
 		app, err := st.Applicant(ctx, id)
 		require.NoError(t, err)
@@ -245,6 +302,7 @@ func checkInvariants(t *testing.T, ctx context.Context, st kyc.Store, ids []stri
 			switch a.State {
 			case kyc.AttemptDecided:
 				tl.Decided++
+				tl.decided[id]++
 			case kyc.AttemptVoid:
 				tl.Void++
 			case kyc.AttemptAbandoned:
@@ -261,14 +319,15 @@ func checkInvariants(t *testing.T, ctx context.Context, st kyc.Store, ids []stri
 				approved++
 			}
 			if a.Charge != nil {
-				prev, dup := charges[a.Charge.ID]
-				require.False(t, dup, "%s: charge %s attached to %s and %s", id, a.Charge.ID, prev, a.ID)
-				charges[a.Charge.ID] = a.ID
+				prev, dup := tl.charges[a.Charge.ID]
+				require.False(t, dup, "%s: charge %s attached to %s and %s", id, a.Charge.ID, prev.AttemptID, a.ID)
 				require.Equal(t, a.ID, a.Charge.AttemptID, "%s: charge %s says it pays for %s", id, a.Charge.ID, a.Charge.AttemptID)
-				tl.chargeRefs[strings.TrimPrefix(a.Charge.Ref, "ref-")] = a.ID
+				require.Equal(t, id, a.Charge.NationalID, "%s: charge %s", id, a.Charge.ID)
+				tl.charges[a.Charge.ID] = storedCharge{*a.Charge, a.State}
 			}
 			if fee && a.State == kyc.AttemptDecided {
 				require.NotNil(t, a.Charge, "%s: decided attempt %s has no fee", id, a.ID)
+				require.False(t, a.Charge.Pending(), "%s: decided attempt %s has a pending fee", id, a.ID)
 			}
 		}
 		require.LessOrEqual(t, counted, maxAttempts, "%s: counted attempts", id)
@@ -288,40 +347,70 @@ func checkInvariants(t *testing.T, ctx context.Context, st kyc.Store, ids []stri
 			tl.Verified++
 		}
 	}
-	tl.Charges = len(charges)
+	tl.Charges = len(tl.charges)
 	require.NoError(t, storetest.VerifyAudit(ctx, st), "audit chain")
 	return tl
 }
 
-// checkChargesReconcilable compares the payment provider's log (a
-// fileCharger's) with the store after checkInvariants: every charge the
-// store holds is in the log, and every charge in the log is either in the
-// store or was taken for an attempt the store shows void or abandoned
-// without a charge record: the process died (or the store failed) between
-// charging and recording. The host finds those by attempt ID, the
-// charge's idempotency key, to refund or credit them. It returns how many
-// charges are unrecorded.
-func checkChargesReconcilable(t *testing.T, ctx context.Context, st kyc.Store, log map[string]string, tl tally) int {
+// feeFigures summarises checkCharges.
+type feeFigures struct {
+	// Taken is the number of charges the provider took; Replayed the
+	// requests for a charge ID already taken (a charge asked for again
+	// after a crash or failure, answered without charging).
+	Taken, Replayed int
+	// Floating counts charges left on a void or abandoned attempt (to be
+	// carried over by the applicant's next attempt); Pending those of
+	// them never confirmed.
+	Floating, Pending int
+}
+
+// checkCharges compares the payment provider's log (a fileCharger's) with
+// the store after checkInvariants (with a fee). It fails unless each
+// applicant was charged at most once per decided attempt, plus at most one
+// charge carried over, unused yet, from an attempt that was not decided:
+//
+//   - no charge ID was taken twice (chargeLog), and every request under
+//     a charge ID named the same applicant;
+//   - every charge the provider took is recorded in the store for the
+//     same national ID, and every confirmed record was taken by the
+//     provider under its ID, with the provider's reference;
+//   - a pending record sits only on a void or abandoned attempt;
+//   - per national ID, at most one charge sits on a void or abandoned
+//     attempt, and the provider took at most (decided attempts + that one)
+//     charges.
+func checkCharges(t *testing.T, log providerLog, tl tally, ids []string) feeFigures {
 	t.Helper()
-	for ref := range tl.chargeRefs {
-		_, ok := log[ref]
-		require.True(t, ok, "charge of %s is not in the provider's log", ref)
+	ff := feeFigures{Taken: len(log.Charges), Replayed: log.replays()}
+	taken := map[string]int{}
+	for id, pc := range log.Charges {
+		rec, ok := tl.charges[id]
+		require.True(t, ok, "the provider took charge %s (%s, attempt %s), which the store does not hold", id, pc.NationalID, pc.AttemptID)
+		require.Equal(t, pc.NationalID, rec.NationalID, "charge %s", id)
+		taken[pc.NationalID]++
 	}
-	unrecorded := 0
-	for att, nid := range log {
-		if _, ok := tl.chargeRefs[att]; ok {
+	floating := map[string]int{}
+	for id, rec := range tl.charges {
+		undecided := rec.State == kyc.AttemptVoid || rec.State == kyc.AttemptAbandoned
+		if undecided {
+			floating[rec.NationalID]++
+			ff.Floating++
+		}
+		if rec.Pending() {
+			require.True(t, undecided, "pending charge %s on a %s attempt %s", id, rec.State, rec.AttemptID)
+			ff.Pending++
 			continue
 		}
-		unrecorded++
-		a, err := st.Attempt(ctx, att)
-		require.NoError(t, err, "provider charged %s, which the store does not know", att)
-		require.Equal(t, nid, a.NationalID)
-		require.Contains(t, []kyc.AttemptState{kyc.AttemptAbandoned, kyc.AttemptVoid}, a.State,
-			"unrecorded charge of %s: attempt %s", att, a.State)
-		require.Nil(t, a.Charge)
+		_, ok := log.Charges[id]
+		require.True(t, ok, "charge %s is confirmed (%s) but the provider never took it", id, rec.Ref)
+		require.Equal(t, "ref-"+id, rec.Ref, "charge %s: the provider's reference", id)
 	}
-	require.Equal(t, len(log), tl.Charges+unrecorded)
-	return unrecorded
+	for _, id := range ids {
+		require.LessOrEqual(t, floating[id], 1, "%s: charges left on undecided attempts", id)
+		require.LessOrEqual(t, taken[id], tl.decided[id]+floating[id],
+			"%s: charged %d times for %d decided attempts (+%d carried over): paid for an attempt that was not decided",
+			id, taken[id], tl.decided[id], floating[id])
+	}
+	return ff
 }
 
 // sqliteNode returns a node config on a fresh SQLite file.

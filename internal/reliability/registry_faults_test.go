@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -293,8 +294,9 @@ func TestRegistryBreakerOpensAndRecovers(t *testing.T) {
 
 // TestSDKSideFailuresAfterReservation: a detector, matcher, vault or
 // charger failure after the attempt was reserved voids it (not counted),
-// keeps the fee for the next attempt (carried over, never charged twice)
-// and says which dependency failed.
+// keeps the fee recorded for the next attempt (carried over under the same
+// charge ID, never charged twice, also when the provider charged but its
+// answer was lost) and says which dependency failed.
 func TestSDKSideFailuresAfterReservation(t *testing.T) {
 	ctx := context.Background()
 	h, err := kyctest.New(kyctest.Options{Store: openSQLite(t), Fee: 7000})
@@ -309,6 +311,7 @@ func TestSDKSideFailuresAfterReservation(t *testing.T) {
 		{"matcher", &h.Matcher.Faults, true},
 		{"vault", &h.Vault.Faults, true},
 		{"charge", &h.Charger.Faults, false},
+		{"charge_answer_lost", &h.Charger.ReplyFaults, true},
 	}
 	for _, c := range cases {
 		t.Run(c.dep, func(t *testing.T) {
@@ -320,7 +323,7 @@ func TestSDKSideFailuresAfterReservation(t *testing.T) {
 			require.Error(t, err)
 			var ke *kyc.Error
 			require.True(t, errors.As(err, &ke))
-			if c.dep == "charge" {
+			if strings.HasPrefix(c.dep, "charge") {
 				assert.ErrorIs(t, err, kyc.ErrCharge)
 			} else {
 				assert.ErrorIs(t, err, kyc.ErrDependency)
@@ -347,9 +350,9 @@ func TestSDKSideFailuresAfterReservation(t *testing.T) {
 			amount, charges := h.Charger.Total(a.NationalID)
 			assert.Equal(t, 1, charges, "one fee in all: carried over, not charged twice")
 			assert.EqualValues(t, 7000, amount)
-			if c.charge {
-				assert.Equal(t, atts[0].Charge.ID, d.Fee.ID, "the void attempt's fee pays for the next one")
-			}
+			require.NotNil(t, atts[0].Charge, "the fee is recorded with the reservation")
+			assert.Equal(t, atts[0].Charge.ID, d.Fee.ID, "the void attempt's fee pays for the next one")
+			assert.Equal(t, kyctest.Ref(d.Fee.ID), d.Fee.Ref)
 		})
 	}
 	require.NoError(t, h.Verifier.VerifyAudit(ctx))

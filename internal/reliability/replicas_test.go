@@ -195,8 +195,10 @@ func TestReplicasVerifier(t *testing.T) {
 	assert.Equal(t, all.Outcomes["approved"], tl.Approved)
 	assert.Equal(t, all.Outcomes["rejected"], tl.Counted)
 	log := chargeLog(t, cfg.ChargeLog)
-	assert.Len(t, log, tl.Decided, "one charge per decided attempt")
+	ff := checkCharges(t, log, tl, ids)
+	assert.Equal(t, tl.Decided, ff.Taken, "one charge per decided attempt")
 	assert.Equal(t, tl.Decided, tl.Charges)
+	assert.Zero(t, ff.Replayed, "no failure: no charge asked for twice")
 
 	wall := all.Ended.Sub(all.Started)
 	figures(t, "replicas_verifier", "replicas", replicas, "people", people, "submissions", len(all.Latency),
