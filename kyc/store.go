@@ -234,7 +234,10 @@ type Resolution struct {
 //   - a session reserves at most one attempt, ever;
 //   - a national ID is approved at most once (when AllowReverification is
 //     off, which the Verifier checks before reserving);
-//   - FailedAttempts never exceeds MaxAttempts and reaching it locks.
+//   - FailedAttempts never exceeds MaxAttempts and reaching it locks;
+//   - an attempt holds at most one charge, recorded (pending) with its
+//     reservation; a charge moves only from a void or abandoned attempt
+//     to the same national ID's next reservation, keeping its ID.
 //
 // Implementations must be safe for concurrent use. Conformance:
 // store/storetest.Run.
