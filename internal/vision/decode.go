@@ -3,6 +3,7 @@ package vision
 import (
 	"context"
 	"fmt"
+	"image"
 	"io"
 	"time"
 
@@ -36,10 +37,16 @@ type DecodeOptions struct {
 	// thumbnail of each frame with this longest side (Frame.Thumb), so the
 	// decoding goroutine does that work rather than the analysis.
 	ThumbSize int
+	// Pool, when set, supplies the Mats frames are read into and takes
+	// back those the decoder drops; the receiver of a frame then hands its
+	// Mat back with Pool.Put instead of closing it. Nil: every frame gets
+	// a new Mat.
+	Pool *FramePool
 }
 
 // Frame is one decoded, upright BGR frame. The receiver owns Mat and must
-// Close it; like any gocv Mat it must not be used from two goroutines at
+// Close it (or give it back with FramePool.Put when the decoder has a
+// pool); like any gocv Mat it must not be used from two goroutines at
 // once.
 type Frame struct {
 	// Index is the frame's position in the stream (0-based, display order).
@@ -62,6 +69,7 @@ type Decoder struct {
 	opt    DecodeOptions
 	lim    Limits
 	rotate int // extra clockwise rotation to apply to decoded frames
+	raw    image.Point // size of the last decoded frame, before rotation
 	thumbs *thumbnailer
 
 	next     int           // index of the next frame in the stream
@@ -168,7 +176,7 @@ func (d *Decoder) Next(ctx context.Context) (Frame, error) {
 			// Without timestamps before decoding (OpenCV-only probing of
 			// a VFR stream) every frame is converted; frames closer than
 			// the interval are still dropped here to bound the analysis.
-			f.Mat.Close()
+			d.opt.Pool.Put(f.Mat)
 			continue
 		}
 		d.returned++
@@ -201,12 +209,13 @@ func (d *Decoder) advance(t time.Duration) {
 // read decodes and converts the next frame. At the end of the stream it
 // sets done and returns ok == false.
 func (d *Decoder) read() (Frame, bool, error) {
-	m := gocv.NewMat()
+	m := d.opt.Pool.get(d.raw.Y, d.raw.X)
 	if !d.vc.Read(&m) || m.Empty() {
-		m.Close()
+		d.opt.Pool.Put(m)
 		d.done, d.eos = true, true
 		return Frame{}, false, nil
 	}
+	d.raw = image.Pt(m.Cols(), m.Rows())
 	idx := d.next
 	if pf := int(d.vc.Get(gocv.VideoCapturePosFrames)) - 1; pf >= idx && pf < idx+4 {
 		idx = pf // the backend's own count, in case it skipped a frame
@@ -221,18 +230,22 @@ func (d *Decoder) read() (Frame, bool, error) {
 		t = time.Duration(d.vc.Get(gocv.VideoCapturePosMsec) * float64(time.Millisecond))
 	}
 	if t > d.lim.MaxDuration {
-		m.Close()
+		d.opt.Pool.Put(m)
 		return Frame{}, false, inputError(reason.VideoTooLong, fmt.Sprintf("longer than %.1f s", d.lim.MaxDuration.Seconds()), nil)
 	}
 	if m.Cols() > d.lim.MaxSide || m.Rows() > d.lim.MaxSide {
-		m.Close()
+		d.opt.Pool.Put(m)
 		return Frame{}, false, inputError(reason.VideoInvalid, fmt.Sprintf("frame %dx%d exceeds %d px", m.Cols(), m.Rows(), d.lim.MaxSide), nil)
 	}
 	d.advance(t)
 	if d.rotate != 0 {
-		r := gocv.NewMat()
+		rows, cols := m.Rows(), m.Cols()
+		if d.rotate != 180 {
+			rows, cols = cols, rows
+		}
+		r := d.opt.Pool.get(rows, cols)
 		gocv.Rotate(m, &r, rotateFlag(d.rotate))
-		m.Close()
+		d.opt.Pool.Put(m)
 		m = r
 	}
 	f := Frame{Index: idx, Time: t, Mat: m}

@@ -127,11 +127,31 @@ func (m *Measurer) Measure(f Frame) (liveness.FrameMeasures, error) {
 	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
 		return liveness.FrameMeasures{}, &ImageError{Msg: "Measure needs a non-empty BGR frame"}
 	}
-	out := liveness.FrameMeasures{Index: f.Index, Time: f.Time, Width: img.Cols(), Height: img.Rows()}
 	faces, err := m.det.Detect(img)
 	if err != nil {
-		return out, err
+		return liveness.FrameMeasures{Index: f.Index, Time: f.Time, Width: img.Cols(), Height: img.Rows()}, err
 	}
+	return m.MeasureDetected(f, faces)
+}
+
+// MeasureDetected is Measure for a frame whose faces were already found
+// by a FaceDetector configured as DetectorConfig() says (typically on
+// another goroutine, so that the detection of several frames overlaps):
+// faces is Detect's result for f.Mat, which MeasureDetected takes over.
+// Everything after the detection (the fallback detector for face-less
+// frames, pose, the upright re-detection of tilted faces, photometry,
+// crop, thumbnail) runs here, in the order the frames are given, so the
+// result is Measure's.
+func (m *Measurer) MeasureDetected(f Frame, faces []Face) (liveness.FrameMeasures, error) {
+	if m.closed {
+		return liveness.FrameMeasures{}, ErrMeasurerClosed
+	}
+	img := f.Mat
+	if img.Empty() || img.Type() != gocv.MatTypeCV8UC3 {
+		return liveness.FrameMeasures{}, &ImageError{Msg: "Measure needs a non-empty BGR frame"}
+	}
+	out := liveness.FrameMeasures{Index: f.Index, Time: f.Time, Width: img.Cols(), Height: img.Rows()}
+	var err error
 	if len(faces) == 0 && m.fallbackLeft > 0 && m.cfg.FallbackInputSize > m.det.Config().InputSize {
 		m.fallbackLeft--
 		if m.big == nil {
@@ -277,14 +297,26 @@ func newThumbnailer(size int) *thumbnailer {
 // cheap bilinear step to twice that size, then 2:1 area averaging (area
 // averaging straight from a 720p frame costs several times more).
 func (t *thumbnailer) thumb(img gocv.Mat) ([]byte, int, int) {
-	w, h := img.Cols(), img.Rows()
-	s := float64(t.size) / float64(max(w, h))
-	tw, th := max(8, int(math.Round(float64(w)*s))), max(8, int(math.Round(float64(h)*s)))
-	src := img
-	if max(w, h) > 4*t.size {
-		gocv.Resize(img, &t.half, image.Pt(2*tw, 2*th), 0, 0, gocv.InterpolationLinear)
-		src = t.half
+	tw, th, half := t.dims(img.Cols(), img.Rows())
+	if !half {
+		return t.fromHalf(img, tw, th)
 	}
+	gocv.Resize(img, &t.half, image.Pt(2*tw, 2*th), 0, 0, gocv.InterpolationLinear)
+	return t.fromHalf(t.half, tw, th)
+}
+
+// dims returns the thumbnail size of a w x h image and whether it is
+// made through a bilinear copy at twice that size.
+func (t *thumbnailer) dims(w, h int) (tw, th int, half bool) {
+	s := float64(t.size) / float64(max(w, h))
+	tw, th = max(8, int(math.Round(float64(w)*s))), max(8, int(math.Round(float64(h)*s)))
+	return tw, th, max(w, h) > 4*t.size
+}
+
+// fromHalf finishes a thumbnail from src (the image itself, or its
+// bilinear copy at twice the thumbnail size): area reduction to tw x th,
+// then grey.
+func (t *thumbnailer) fromHalf(src gocv.Mat, tw, th int) ([]byte, int, int) {
 	gocv.Resize(src, &t.small, image.Pt(tw, th), 0, 0, gocv.InterpolationArea)
 	gocv.CvtColor(t.small, &t.gray, gocv.ColorBGRToGray)
 	return t.gray.ToBytes(), tw, th

@@ -67,6 +67,7 @@ type FaceDetector struct {
 	padded  gocv.Mat
 	conv    gocv.Mat
 	cands   []Face
+	thumbs  *thumbnailer // DetectFrame's, made on first use
 }
 
 var yunetStrides = [3]int{8, 16, 32}
@@ -225,12 +226,41 @@ func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
 	return suppressFaces(d.cands, d.cfg.NMSThreshold, d.cfg.MaxFaces), nil
 }
 
+// DetectFrame is Detect on f.Mat that also gives f its grey thumbnail
+// with longest side thumbSize (Frame.Thumb, as DecodeOptions.ThumbSize
+// makes it), unless f already has one or thumbSize <= 0. The thumbnail is
+// the same as the decoder's: for a frame more than four times the
+// thumbnail's size it is an area reduction of a bilinear copy at twice the
+// thumbnail's size, which is the copy the detector itself works on
+// whenever the detector's input size is twice the thumbnail size (320 and
+// 160 by default), so that resize is done once instead of twice.
+func (d *FaceDetector) DetectFrame(f *Frame, thumbSize int) ([]Face, error) {
+	faces, err := d.Detect(f.Mat)
+	if err != nil || thumbSize <= 0 || f.Thumb != nil {
+		return faces, err
+	}
+	if d.thumbs == nil || d.thumbs.size != thumbSize {
+		d.thumbs.close()
+		d.thumbs = newThumbnailer(thumbSize)
+	}
+	if f.Mat.Type() == gocv.MatTypeCV8UC3 {
+		tw, th, half := d.thumbs.dims(f.Mat.Cols(), f.Mat.Rows())
+		if half && d.resized.Cols() == 2*tw && d.resized.Rows() == 2*th {
+			f.Thumb, f.ThumbW, f.ThumbH = d.thumbs.fromHalf(d.resized, tw, th)
+			return faces, nil
+		}
+	}
+	f.Thumb, f.ThumbW, f.ThumbH = d.thumbs.thumb(f.Mat)
+	return faces, nil
+}
+
 // Close releases the network. It is idempotent.
 func (d *FaceDetector) Close() error {
 	if d == nil || d.closed {
 		return nil
 	}
 	d.closed = true
+	d.thumbs.close()
 	d.resized.Close()
 	d.padded.Close()
 	d.conv.Close()
