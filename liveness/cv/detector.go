@@ -42,16 +42,28 @@ type Detector struct {
 
 // worker owns the gocv objects of one analysis at a time.
 type worker struct {
-	meas  *vision.Measurer
+	meas *vision.Measurer
+	// dets find the faces of successive frames on goroutines of their
+	// own (configured as meas's own detector, which the analysis keeps
+	// for re-detecting tilted faces).
+	dets  []*vision.FaceDetector
 	spoof *vision.AntiSpoof
+	// frames recycles the frame Mats of this worker's videos (decoded
+	// frames are read into them, and given back when dropped).
+	frames *vision.FramePool
 }
 
 func (w *worker) close() error {
-	return errors.Join(w.meas.Close(), w.spoof.Close())
+	errs := []error{w.meas.Close(), w.spoof.Close(), w.frames.Close()}
+	for _, d := range w.dets {
+		errs = append(errs, d.Close())
+	}
+	return errors.Join(errs...)
 }
 
-// New loads the models once per worker. The caller must Close the
-// Detector.
+// New loads the models once per worker. Unless Config.OpenCVThreads is
+// negative it also sets OpenCV's process-wide thread count (one by
+// default; see Config.OpenCVThreads). The caller must Close the Detector.
 func New(cfg Config) (*Detector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -80,6 +92,9 @@ func New(cfg Config) (*Detector, error) {
 	if id, err := vision.ModelID(yunet); err == nil {
 		d.models["face_detector"] = id
 	}
+	if cfg.OpenCVThreads > 0 {
+		vision.SetOpenCVThreads(cfg.OpenCVThreads)
+	}
 	for i := 0; i < cfg.Workers; i++ {
 		meas, err := vision.NewMeasurer(vision.MeasureConfig{
 			Detector: vision.FaceDetectorConfig{ModelPath: yunet, InputSize: cfg.DetectSize},
@@ -99,7 +114,16 @@ func New(cfg Config) (*Detector, error) {
 				d.models[k] = v
 			}
 		}
-		w := &worker{meas: meas, spoof: sp}
+		w := &worker{meas: meas, spoof: sp, frames: vision.NewFramePool(framePoolMats(cfg.BestFrames, cfg.DetectParallel), 0)}
+		for j := 0; j < cfg.DetectParallel; j++ {
+			det, err := vision.NewFaceDetector(meas.DetectorConfig())
+			if err != nil {
+				w.close()
+				d.closeWorkers()
+				return nil, err
+			}
+			w.dets = append(w.dets, det)
+		}
 		d.all = append(d.all, w)
 		d.pool <- w
 	}
@@ -178,10 +202,18 @@ func (d *Detector) Detect(ctx context.Context, v liveness.Video, ch liveness.Cha
 }
 
 // decoded is one frame (or the decoder's final error) passed from the
-// decoding goroutine to the analysis.
+// decoding goroutine to a face detection goroutine.
 type decoded struct {
 	f   vision.Frame
 	err error
+}
+
+// detected is a decoded frame with its faces (or the detector's error),
+// passed from a face detection goroutine to the analysis.
+type detected struct {
+	decoded
+	faces []vision.Face
+	err   error
 }
 
 // analysis is what one video's decoding and measuring produced, before
@@ -239,20 +271,32 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 
 	dec, err := vision.NewDecoder(src.Path(), info, vision.DecodeOptions{
 		Interval: d.cfg.SampleInterval, MaxFrames: d.cfg.MaxFrames, Limits: d.limits,
-		ThumbSize: vision.DefaultThumbSize})
+		Pool: w.frames})
 	if err != nil {
 		return nil, err
 	}
 
 	// Decode on its own goroutine so that decoding the next frames
-	// overlaps the analysis of this one.
+	// overlaps the analysis of this one, and find the faces of successive
+	// frames on len(w.dets) goroutines at once: frame k goes to detector
+	// k mod n, whose results the analysis reads back in the same order.
 	dctx, dcancel := context.WithCancel(ctx)
-	frames := make(chan decoded, 2)
+	n := len(w.dets)
+	ins := make([]chan decoded, n)
+	outs := make([]chan detected, n)
+	for i := range ins {
+		ins[i] = make(chan decoded, 1)
+		outs[i] = make(chan detected, 1)
+	}
 	var decodeTime time.Duration
 	go func() {
-		defer close(frames)
+		defer func() {
+			for _, c := range ins {
+				close(c)
+			}
+		}()
 		defer dec.Close()
-		for {
+		for k := 0; ; k++ {
 			t := time.Now()
 			f, err := dec.Next(dctx)
 			decodeTime += time.Since(t)
@@ -261,20 +305,37 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 			}
 			if err != nil {
 				select {
-				case frames <- decoded{err: err}:
+				case ins[k%n] <- decoded{err: err}:
 				case <-dctx.Done():
 				}
 				return
 			}
 			select {
-			case frames <- decoded{f: f}:
+			case ins[k%n] <- decoded{f: f}:
 			case <-dctx.Done():
-				f.Mat.Close()
+				w.frames.Put(f.Mat)
 				return
 			}
 		}
 	}()
-	keep := newKeeper(d.cfg.BestFrames, info.Duration)
+	detectTimes := make([]time.Duration, n)
+	for i := range ins {
+		go func(i int) {
+			defer close(outs[i])
+			for x := range ins[i] {
+				r := detected{decoded: x}
+				if x.err == nil && dctx.Err() == nil {
+					t := time.Now()
+					// The grey thumbnail for global motion is made here
+					// from the detector's own downscaled copy.
+					r.faces, r.err = w.dets[i].DetectFrame(&r.f, vision.DefaultThumbSize)
+					detectTimes[i] += time.Since(t)
+				}
+				outs[i] <- r // the analysis reads or drains every result
+			}
+		}(i)
+	}
+	keep := newKeeper(d.cfg.BestFrames, info.Duration, w.frames)
 	// The best frame of each part of the video is final once the video has
 	// moved on: its anti-spoofing scores and probe crop are computed on
 	// their own goroutine right away, so little is left after the last
@@ -307,9 +368,11 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 	}
 	defer func() {
 		dcancel()
-		for x := range frames {
-			if x.err == nil {
-				x.f.Mat.Close()
+		for _, c := range outs {
+			for x := range c {
+				if x.decoded.err == nil {
+					w.frames.Put(x.f.Mat)
+				}
 			}
 		}
 		closeScore()
@@ -343,19 +406,27 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 	}
 	defer closeAcc()
 	var measureTime time.Duration
-	for x := range frames {
-		if x.err != nil {
-			return nil, x.err
+	for k := 0; ; k++ {
+		x, ok := <-outs[k%n]
+		if !ok {
+			break // the decoder stopped after frame k-1
+		}
+		if x.decoded.err != nil {
+			return nil, x.decoded.err
 		}
 		if err := ctx.Err(); err != nil {
-			x.f.Mat.Close()
+			w.frames.Put(x.f.Mat)
 			return nil, fmt.Errorf("cv: %w", err)
 		}
+		if x.err != nil {
+			w.frames.Put(x.f.Mat)
+			return nil, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, x.err)
+		}
 		t := time.Now()
-		m, err := w.meas.Measure(x.f)
+		m, err := w.meas.MeasureDetected(x.f, x.faces)
 		measureTime += time.Since(t)
 		if err != nil {
-			x.f.Mat.Close()
+			w.frames.Put(x.f.Mat)
 			return nil, fmt.Errorf("cv: measuring frame %d: %w", x.f.Index, err)
 		}
 		recs = append(recs, m)
@@ -367,6 +438,9 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 		return nil, fmt.Errorf("cv: %w", err)
 	}
 	timings["decode"] = decodeTime
+	for _, t := range detectTimes {
+		measureTime += t
+	}
 	timings["detect"] = measureTime
 
 	// What is left of the temporal analysis (pure Go) runs while the
@@ -405,17 +479,32 @@ func (d *Detector) analyse(ctx context.Context, w *worker, v liveness.Video) (*a
 
 // score runs the passive anti-spoofing models and the replay cues on a
 // kept frame and crops its probe.
+//
+// The replay cues and the probe crop (which only read the frame) run on a
+// goroutine of their own beside the networks, so that the best frame of
+// the video's last part, scored after its last frame, costs half the wait.
 func (d *Detector) score(w *worker, k *kept) {
 	f := k.rec.Faces[0]
-	if sc, err := w.spoof.Score(k.mat, f.Box); err == nil { // else a box the models cannot crop: no observation
+	var (
+		rc    vision.ReplayCues
+		rcErr error
+		done  = make(chan struct{})
+	)
+	go func() {
+		defer close(done)
+		rc, rcErr = vision.MeasureReplayCues(k.mat, vision.Face{Box: f.Box, Landmarks: f.Landmarks, Score: f.Score})
+		k.probe, k.probeErr = d.probe(k)
+	}()
+	sc, err := w.spoof.Score(k.mat, f.Box)
+	<-done
+	if err == nil { // else a box the models cannot crop: no observation
 		o := liveness.SpoofObs{Index: k.rec.Index, Real: sc.Real, V2: sc.V2[1], V1SE: sc.V1SE[1]}
-		if rc, err := vision.MeasureReplayCues(k.mat, vision.Face{Box: f.Box, Landmarks: f.Landmarks, Score: f.Score}); err == nil {
+		if rcErr == nil {
 			o.Moire, o.Bezel, o.BezelSides, o.Detail = rc.Moire, rc.Bezel, rc.BezelSides, rc.Detail
 			o.Contrast, o.DarkLevel, o.Specular = rc.Contrast, rc.DarkLevel, rc.Specular
 		}
 		k.obs = &o
 	}
-	k.probe, k.probeErr = d.probe(k)
 }
 
 // probe crops a kept frame around its main face for matching.
@@ -466,23 +555,30 @@ type kept struct {
 
 // keeper holds the best frame of each time bucket (so the best frames are
 // spread over the video, not K near-copies of one moment), at most 2K
-// frames at a time; it closes the frames it drops. Frames must be offered
-// in time order. Not safe for concurrent use.
+// frames at a time; it gives the frames it drops back to the pool (which
+// closes those it does not keep). Frames must be offered in time order.
+// Not safe for concurrent use.
 type keeper struct {
 	k      int
 	bucket time.Duration
 	frames []*kept
+	pool   *vision.FramePool
 }
 
-func newKeeper(k int, duration time.Duration) *keeper {
+func newKeeper(k int, duration time.Duration, pool *vision.FramePool) *keeper {
 	b := time.Second
 	if duration > 0 {
 		b = max(500*time.Millisecond, duration/time.Duration(k))
 	}
-	return &keeper{k: k, bucket: b}
+	return &keeper{k: k, bucket: b, pool: pool}
 }
 
-// offer takes ownership of f's Mat: it keeps it or closes it. It returns
+// framePoolMats is how many idle frame Mats a worker keeps: enough for the
+// frames in flight between the decoder, the detection goroutines and the
+// analysis, plus the keeper's 2K+1.
+func framePoolMats(bestFrames, detectors int) int { return 2*bestFrames + 3*detectors + 4 }
+
+// offer takes ownership of f's Mat: it keeps it or gives it back. It returns
 // the kept frames that became final (their bucket is over), each with its
 // scored channel made, for the caller to score.
 func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) []*kept {
@@ -496,16 +592,16 @@ func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) []*kept {
 	}
 	q := liveness.FrameQuality(&rec)
 	if q <= 0 {
-		f.Mat.Close()
+		k.pool.Put(f.Mat)
 		return final
 	}
 	for i, x := range k.frames {
 		if x.bucket == b {
 			if q > x.quality && x.scored == nil {
-				x.mat.Close()
+				k.pool.Put(x.mat)
 				k.frames[i] = &kept{mat: f.Mat, rec: rec, quality: q, bucket: b}
 			} else {
-				f.Mat.Close()
+				k.pool.Put(f.Mat)
 			}
 			return final
 		}
@@ -522,7 +618,7 @@ func (k *keeper) offer(f vision.Frame, rec liveness.FrameMeasures) []*kept {
 		if x.scored != nil {
 			<-x.scored // being scored: wait before releasing its frame
 		}
-		x.mat.Close()
+		k.pool.Put(x.mat)
 		k.frames = append(k.frames[:worst], k.frames[worst+1:]...)
 	}
 	return final
@@ -552,7 +648,7 @@ func (k *keeper) best() []*kept {
 // close releases every kept frame; scoring must be over.
 func (k *keeper) close() {
 	for _, x := range k.frames {
-		x.mat.Close()
+		k.pool.Put(x.mat)
 	}
 	k.frames = nil
 }

@@ -251,6 +251,9 @@ func TestNewAndClose(t *testing.T) {
 		{MinDuration: time.Minute},
 		{Quality: liveness.QualityConfig{MaxGlare: 2}},
 		{Liveness: liveness.LivenessConfig{MinBezel: 3}},
+		{DetectParallel: 17},
+		{DetectParallel: -1},
+		{OpenCVThreads: 300},
 	} {
 		c.ModelsDir = cvModels(t)
 		_, err := New(c)
@@ -298,6 +301,37 @@ func TestDetectConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		assert.NoError(t, err)
+	}
+}
+
+// TestDetectParallelEqualsSerial: detecting faces on several goroutines
+// (DetectParallel) gives exactly the one-goroutine result, probes
+// included: the measures are taken in frame order either way.
+func TestDetectParallelEqualsSerial(t *testing.T) {
+	t.Parallel()
+	serial, err := New(Config{ModelsDir: cvModels(t), Workers: 1, DetectParallel: 1})
+	require.NoError(t, err)
+	defer serial.Close()
+	par := detector(t) // DetectParallel 2 (the default)
+	// g05: rotation metadata; g03: low light; a01: a screen replay.
+	for _, id := range []string{"g05", "g03", "a01"} {
+		want, err := serial.Detect(context.Background(), fileVideo(t, cvClip(t, id)), readChallenge)
+		require.NoError(t, err, id)
+		got, err := par.Detect(context.Background(), fileVideo(t, cvClip(t, id)), readChallenge)
+		require.NoError(t, err, id)
+		assert.Equal(t, want.Verdict, got.Verdict, id)
+		assert.Equal(t, want.Score, got.Score, id)
+		assert.Equal(t, want.Quality, got.Quality, id)
+		assert.Equal(t, want.Evidence, got.Evidence, id)
+		assert.Equal(t, want.Measures, got.Measures, id)
+		assert.Equal(t, want.Frames, got.Frames, id)
+		require.Equal(t, len(want.Probes), len(got.Probes), id)
+		for i := range want.Probes {
+			w, g := want.Probes[i], got.Probes[i]
+			assert.Equal(t, w.Frame, g.Frame, id)
+			assert.Equal(t, w.Landmarks, g.Landmarks, id)
+			assert.Equal(t, w.Image, g.Image, id)
+		}
 	}
 }
 

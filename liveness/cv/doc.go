@@ -15,12 +15,15 @@
 //     *liveness.InputError (video_too_short, video_too_long,
 //     video_too_large, video_invalid).
 //  3. Decode and measure, overlapped: one goroutine decodes every frame
-//     (only the sampled ones are converted to BGR and turned upright from
-//     the display matrix) while the worker measures each sampled frame:
-//     YuNet faces and landmarks at a small input size, exposure, dynamic
-//     range, sharpness, glare and pose of the main face, an aligned grey
-//     face crop and a whole-frame thumbnail. The best frame of each part
-//     of the video is kept.
+//     (only the sampled ones are converted to BGR, into recycled buffers,
+//     and turned upright from the display matrix); Config.DetectParallel
+//     goroutines find the faces of successive sampled frames at once
+//     (YuNet at a small input size, which also gives the whole-frame
+//     thumbnail); the worker then measures each frame in order: exposure,
+//     dynamic range, sharpness, glare and pose of the main face and an
+//     aligned grey face crop, while another goroutine advances the
+//     temporal analysis. The best frame of each part of the video is kept
+//     and scored as soon as the video moves past that part.
 //  4. Judge (package liveness, pure Go): the quality gate, the temporal
 //     analysis (camera shake, face continuity, landmark parallax,
 //     registered face change, mouth and eye activity) and the passive
