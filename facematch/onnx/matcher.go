@@ -8,6 +8,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/internal/vision"
@@ -224,23 +225,61 @@ func (m *Matcher) Compare(ctx context.Context, probes []facematch.Probe, ref fac
 	if len(sel) == 0 {
 		return facematch.Score{}, fmt.Errorf("%w: none of %d probes has an image and landmarks", facematch.ErrNoProbes, len(probes))
 	}
-	var sims []float64
+	sims := make([]float64, len(sel))
 	err := m.withWorker(ctx, func(w *worker) error {
-		refEmb, err := m.reference(ctx, w, ref)
+		// A second idle worker, if there is one, embeds probes while this
+		// one embeds the reference and the rest: the networks run on one
+		// OpenCV thread each (see liveness/cv Config.OpenCVThreads), so
+		// this is what uses both cores of a 2-core machine.
+		var next atomic.Int32
+		refEmb := make(chan []float32, 1)
+		work := func(w *worker, ref []float32) error {
+			for {
+				j := int(next.Add(1)) - 1
+				if j >= len(sel) {
+					return nil
+				}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				emb, err := embedProbe(w, probes[sel[j]])
+				if err != nil {
+					return err
+				}
+				if ref == nil {
+					ref = <-refEmb
+					if ref == nil {
+						return nil // the reference failed; its error is reported
+					}
+				}
+				sims[j] = facematch.Cosine(emb, ref)
+			}
+		}
+		var helper sync.WaitGroup
+		var helpErr error
+		if len(sel) > 1 {
+			if w2, ok := m.tryWorker(); ok {
+				helper.Add(1)
+				go func() {
+					defer helper.Done()
+					defer m.putWorker(w2)
+					helpErr = work(w2, nil)
+				}()
+			}
+		}
+		emb, err := m.reference(ctx, w, ref)
+		if err != nil {
+			refEmb <- nil
+			helper.Wait()
+			return err
+		}
+		refEmb <- emb
+		err = work(w, emb)
+		helper.Wait()
 		if err != nil {
 			return err
 		}
-		for _, i := range sel {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			emb, err := embedProbe(w, probes[i])
-			if err != nil {
-				return err
-			}
-			sims = append(sims, facematch.Cosine(emb, refEmb))
-		}
-		return nil
+		return helpErr
 	})
 	if err != nil {
 		return facematch.Score{}, err
@@ -390,6 +429,20 @@ func (m *Matcher) withWorker(ctx context.Context, fn func(*worker) error) error 
 	defer func() { m.pool <- w }()
 	return fn(w)
 }
+
+// tryWorker takes a free worker if there is one right now, for a call
+// already running on another worker (which keeps Close waiting until it
+// returns); putWorker gives it back.
+func (m *Matcher) tryWorker() (*worker, bool) {
+	select {
+	case w := <-m.pool:
+		return w, true
+	default:
+		return nil, false
+	}
+}
+
+func (m *Matcher) putWorker(w *worker) { m.pool <- w }
 
 func (m *Matcher) reference(ctx context.Context, w *worker, ref facematch.Reference) ([]float32, error) {
 	if ref.Key != "" {

@@ -592,3 +592,32 @@ func TestAlignedSourceCrop(t *testing.T) {
 	_, ok = alignedSource(vision.ArcFace112.Points, vision.ArcFace112, image.Rect(0, 0, 112, 112))
 	assert.False(t, ok)
 }
+
+// With a second idle worker, Compare embeds the probes on both; the
+// similarities are the one-worker ones, in the same probe order, and
+// errors are reported the same way.
+func TestCompareTwoWorkersEqualsOne(t *testing.T) {
+	one := newFixture(t, Config{Workers: 1})
+	two := newFixture(t, Config{Workers: 2})
+	ctx := context.Background()
+	g21 := videoProbes(t, one.det, clipPath(t, one.data, "g21"), 30, 10, 5)
+	for _, key := range []string{"g24", ""} { // cached, then uncached (the helper waits for it)
+		ref := facematch.Reference{Key: key, Photo: stillJPEG(t, clipPath(t, one.data, "g24"), 10)}
+		want, err := one.m.Compare(ctx, g21, ref)
+		require.NoError(t, err)
+		for round := 0; round < 3; round++ {
+			got, err := two.m.Compare(ctx, g21, ref)
+			require.NoError(t, err)
+			assert.Equal(t, want.PerProbe, got.PerProbe, "key %q", key)
+			assert.Equal(t, want.Similarity, got.Similarity, "key %q", key)
+		}
+	}
+	_, err := two.m.Compare(ctx, g21, facematch.Reference{Photo: []byte("not an image")})
+	assert.ErrorIs(t, err, facematch.ErrReferenceUnusable)
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	_, err = two.m.Compare(cancelled, g21, facematch.Reference{Key: "g24"})
+	assert.ErrorIs(t, err, context.Canceled)
+	// Both workers are back in the pool.
+	assert.Len(t, two.m.pool, 2)
+}
