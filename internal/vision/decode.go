@@ -68,7 +68,7 @@ type Decoder struct {
 	info   VideoInfo
 	opt    DecodeOptions
 	lim    Limits
-	rotate int // extra clockwise rotation to apply to decoded frames
+	rotate int         // extra clockwise rotation to apply to decoded frames
 	raw    image.Point // size of the last decoded frame, before rotation
 	thumbs *thumbnailer
 

@@ -2,6 +2,7 @@ package vision
 
 import (
 	"image"
+	"image/color"
 	"testing"
 	"time"
 
@@ -79,4 +80,43 @@ func TestMeasureDetectedMatchesMeasure(t *testing.T) {
 	defer empty.Close()
 	_, err = m.MeasureDetected(Frame{Mat: empty}, nil)
 	assert.Error(t, err)
+}
+
+// The detector's input blob is exactly CopyMakeBorder (black) followed by
+// BlobFromImage, for portrait and landscape frames, and stays so when the
+// frame size changes back and forth, including to a narrower image of the
+// same padded size (whose padding held pixels of the wider one).
+func TestFillBlobEqualsBlobFromImage(t *testing.T) {
+	t.Parallel()
+	det := ingestDetector(t)
+	base := measureFrame(t, "g06", time.Second)
+	defer base.Mat.Close()
+	wide := gocv.NewMat()
+	defer wide.Close()
+	gocv.Rotate(base.Mat, &wide, gocv.Rotate90Clockwise)
+	square, narrow := gocv.NewMat(), gocv.NewMat() // 320x320, then 318x320: same padded size
+	defer square.Close()
+	defer narrow.Close()
+	gocv.Resize(base.Mat, &square, image.Pt(640, 640), 0, 0, gocv.InterpolationArea)
+	gocv.Resize(base.Mat, &narrow, image.Pt(636, 640), 0, 0, gocv.InterpolationArea)
+	for i, img := range []gocv.Mat{base.Mat, wide, base.Mat, square, narrow, square} {
+		// The blob as the network got it: Detect fills it, then a blob
+		// refilled for the same image must equal what Detect used.
+		_, err := det.Detect(img)
+		require.NoError(t, err)
+		sw, sh := det.resized.Cols(), det.resized.Rows()
+		pw, ph := (sw+31)/32*32, (sh+31)/32*32
+		require.NoError(t, det.fillBlob(sw, sh, pw, ph))
+		padded := gocv.NewMat()
+		gocv.CopyMakeBorder(det.resized, &padded, 0, ph-sh, 0, pw-sw, gocv.BorderConstant, color.RGBA{})
+		want := gocv.BlobFromImage(padded, 1.0, image.Pt(pw, ph), gocv.NewScalar(0, 0, 0, 0), false, false)
+		w, err := want.DataPtrFloat32()
+		require.NoError(t, err)
+		g, err := det.blob.DataPtrFloat32()
+		require.NoError(t, err)
+		assert.Equal(t, w, g, "frame %d (%dx%d)", i, sw, sh)
+		assert.Equal(t, want.Size(), det.blob.Size())
+		want.Close()
+		padded.Close()
+	}
 }

@@ -216,6 +216,23 @@ func MatToImage(m gocv.Mat) (image.Image, error) {
 	if m.Empty() {
 		return nil, &ImageError{Msg: "empty Mat"}
 	}
+	if m.Type() == gocv.MatTypeCV8UC3 {
+		// OpenCV's channel shuffle (vectorised, and it reads a region of a
+		// frame in place) into RGBA with opaque alpha, then one copy.
+		rgba := gocv.NewMat()
+		defer rgba.Close()
+		gocv.CvtColor(m, &rgba, gocv.ColorBGRToRGBA)
+		data, err := rgba.DataPtrUint8()
+		if err != nil {
+			return nil, &ImageError{Msg: "Mat data", Err: err}
+		}
+		img := image.NewRGBA(image.Rect(0, 0, m.Cols(), m.Rows()))
+		if len(data) != len(img.Pix) {
+			return nil, &ImageError{Msg: fmt.Sprintf("RGBA conversion gave %d bytes for %dx%d", len(data), m.Cols(), m.Rows())}
+		}
+		copy(img.Pix, data)
+		return img, nil
+	}
 	src := m
 	if !m.IsContinuous() {
 		src = m.Clone()
@@ -227,16 +244,6 @@ func MatToImage(m gocv.Mat) (image.Image, error) {
 		return nil, &ImageError{Msg: "Mat data", Err: err}
 	}
 	switch src.Type() {
-	case gocv.MatTypeCV8UC3:
-		img := image.NewRGBA(image.Rect(0, 0, w, h))
-		pix := img.Pix
-		for i, j := 0, 0; i+2 < len(data); i, j = i+3, j+4 {
-			pix[j] = data[i+2]
-			pix[j+1] = data[i+1]
-			pix[j+2] = data[i]
-			pix[j+3] = 0xFF
-		}
-		return img, nil
 	case gocv.MatTypeCV8UC4:
 		img := image.NewNRGBA(image.Rect(0, 0, w, h))
 		pix := img.Pix

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -388,4 +389,26 @@ func FuzzDecodeImage(f *testing.F) {
 			t.Fatalf("decoded to an empty or non-BGR Mat (type %v)", m.Type())
 		}
 	})
+}
+
+// MatToImage of a BGR region of a real frame gives, pixel for pixel, the
+// plain channel swap with opaque alpha.
+func TestMatToImageBGRRegionExact(t *testing.T) {
+	t.Parallel()
+	f := measureFrame(t, "g06", time.Second)
+	defer f.Mat.Close()
+	r := image.Rect(101, 333, 517, 811)
+	roi := f.Mat.Region(r)
+	defer roi.Close()
+	img, err := MatToImage(roi)
+	require.NoError(t, err)
+	rgba, ok := img.(*image.RGBA)
+	require.True(t, ok)
+	require.Equal(t, image.Rect(0, 0, r.Dx(), r.Dy()), rgba.Bounds())
+	for y := 0; y < r.Dy(); y += 7 {
+		for x := 0; x < r.Dx(); x += 5 {
+			v := f.Mat.GetVecbAt(r.Min.Y+y, r.Min.X+x)
+			assert.Equal(t, color.RGBA{v[2], v[1], v[0], 0xFF}, rgba.RGBAAt(x, y), "(%d,%d)", x, y)
+		}
+	}
 }

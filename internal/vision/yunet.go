@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 	"path/filepath"
 	"sort"
@@ -64,7 +63,9 @@ type FaceDetector struct {
 	closed bool
 	// reusable buffers, owned by the detector
 	resized gocv.Mat
-	padded  gocv.Mat
+	blob    gocv.Mat    // network input, see fillBlob
+	blobPad image.Point // its size
+	blobImg image.Point // size of the image last written into it
 	conv    gocv.Mat
 	cands   []Face
 	thumbs  *thumbnailer // DetectFrame's, made on first use
@@ -131,7 +132,7 @@ func NewFaceDetector(cfg FaceDetectorConfig) (*FaceDetector, error) {
 		cfg:     cfg,
 		net:     net,
 		resized: gocv.NewMat(),
-		padded:  gocv.NewMat(),
+		blob:    gocv.NewMat(),
 		conv:    gocv.NewMat(),
 	}, nil
 }
@@ -170,11 +171,11 @@ func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
 	sx, sy := float64(sw)/float64(w), float64(sh)/float64(h)
 
 	gocv.Resize(src, &d.resized, image.Pt(sw, sh), 0, 0, gocv.InterpolationLinear)
-	gocv.CopyMakeBorder(d.resized, &d.padded, 0, ph-sh, 0, pw-sw, gocv.BorderConstant, color.RGBA{})
-	blob := gocv.BlobFromImage(d.padded, 1.0, image.Pt(pw, ph), gocv.NewScalar(0, 0, 0, 0), false, false)
-	d.net.SetInput(blob, "input")
+	if err := d.fillBlob(sw, sh, pw, ph); err != nil {
+		return nil, err
+	}
+	d.net.SetInput(d.blob, "input")
 	outs := d.net.ForwardLayers(yunetOutputs)
-	blob.Close()
 	defer func() {
 		for i := range outs {
 			outs[i].Close()
@@ -226,6 +227,53 @@ func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
 	return suppressFaces(d.cands, d.cfg.NMSThreshold, d.cfg.MaxFaces), nil
 }
 
+// fillBlob writes the network input for the resized image (sw x sh BGR in
+// d.resized) padded with zeros to pw x ph: a 1x3xphxpw float blob, the
+// pixel values unscaled (what CopyMakeBorder with black then
+// BlobFromImage with scale 1 and no mean produce, without allocating
+// both for every frame). The blob is kept between calls; its padding is
+// written while the image size stays the same, so it stays zero (it is
+// cleared when the size changes: a wider image of the same padded size
+// leaves pixels where the next one has padding).
+func (d *FaceDetector) fillBlob(sw, sh, pw, ph int) error {
+	if d.blobPad != image.Pt(pw, ph) {
+		d.blob.Close()
+		d.blob = gocv.NewMatWithSizes([]int{1, 3, ph, pw}, gocv.MatTypeCV32F)
+		d.blobPad, d.blobImg = image.Pt(pw, ph), image.Point{}
+	}
+	dst, err := d.blob.DataPtrFloat32()
+	if err != nil {
+		return fmt.Errorf("vision: YuNet input blob: %w", err)
+	}
+	if d.blobImg != image.Pt(sw, sh) {
+		clear(dst)
+		d.blobImg = image.Pt(sw, sh)
+	}
+	if !d.resized.IsContinuous() || d.resized.Cols() != sw || d.resized.Rows() != sh {
+		return fmt.Errorf("vision: resized frame is not a continuous %dx%d image", sw, sh)
+	}
+	src, err := d.resized.DataPtrUint8()
+	if err != nil {
+		return fmt.Errorf("vision: resized frame: %w", err)
+	}
+	plane := pw * ph
+	if len(dst) < 3*plane || len(src) < 3*sw*sh {
+		return fmt.Errorf("vision: YuNet input blob has %d values for %dx%d", len(dst), pw, ph)
+	}
+	b, g, r := dst[:plane], dst[plane:2*plane], dst[2*plane:3*plane]
+	for y := 0; y < sh; y++ {
+		row := src[3*y*sw : 3*(y+1)*sw]
+		o := y * pw
+		bo, go_, ro := b[o:o+sw], g[o:o+sw], r[o:o+sw]
+		for x := range bo {
+			bo[x] = float32(row[3*x])
+			go_[x] = float32(row[3*x+1])
+			ro[x] = float32(row[3*x+2])
+		}
+	}
+	return nil
+}
+
 // DetectFrame is Detect on f.Mat that also gives f its grey thumbnail
 // with longest side thumbSize (Frame.Thumb, as DecodeOptions.ThumbSize
 // makes it), unless f already has one or thumbSize <= 0. The thumbnail is
@@ -262,7 +310,7 @@ func (d *FaceDetector) Close() error {
 	d.closed = true
 	d.thumbs.close()
 	d.resized.Close()
-	d.padded.Close()
+	d.blob.Close()
 	d.conv.Close()
 	return d.net.Close()
 }
