@@ -27,9 +27,9 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 	if len(a) < w*h || len(b) < w*h || w < 16 || h < 16 {
 		return shift{}
 	}
-	mask := make([]bool, w*h) // true = usable background
+	mask := make([]uint8, w*h) // 1 = usable background
 	for i := range mask {
-		mask[i] = true
+		mask[i] = 1
 	}
 	for _, f := range []facematch.Rect{faceA, faceB} {
 		if f.W <= 0 || f.H <= 0 {
@@ -41,7 +41,7 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 		y1 := int(math.Ceil(f.Y + f.H*5/4))
 		for y := max(0, y0); y < min(h, y1); y++ {
 			for x := max(0, x0); x < min(w, x1); x++ {
-				mask[y*w+x] = false
+				mask[y*w+x] = 0
 			}
 		}
 	}
@@ -58,14 +58,40 @@ func globalShift(a, b []byte, w, h int, faceA, faceB facematch.Rect, maxShift in
 	if !ok {
 		return shift{}
 	}
-	fx, fy, e, ok := bestShift(a, b, mask, w, h, 2*x1-1, 2*x1+1, 2*y1-1, 2*y1+1)
+	// Full size: the 3x3 shifts around the half-size estimate, whose
+	// errors are kept for the sub-pixel step (its neighbours are mostly
+	// among them).
+	type sad struct {
+		v  float64
+		ok bool
+	}
+	var near [3][3]sad
+	cx, cy := 2*x1, 2*y1
+	fx, fy, e, ok := 0, 0, math.Inf(1), false
+	for dy := -1; dy <= 1; dy++ {
+		for dx := -1; dx <= 1; dx++ {
+			v, vok := shiftSAD(a, b, mask, w, h, cx+dx, cy+dy)
+			near[dy+1][dx+1] = sad{v, vok}
+			if vok && v < e {
+				fx, fy, e, ok = cx+dx, cy+dy, v, true
+			}
+		}
+	}
 	if !ok {
 		return shift{}
 	}
 	// Sub-pixel refinement along each axis.
 	sub := func(dx, dy int) float64 {
-		_, _, v, ok := bestShift(a, b, mask, w, h, fx+dx, fx+dx, fy+dy, fy+dy)
-		if !ok {
+		sx, sy := fx+dx, fy+dy
+		var v float64
+		var vok bool
+		if sx >= cx-1 && sx <= cx+1 && sy >= cy-1 && sy <= cy+1 {
+			s := near[sy-cy+1][sx-cx+1]
+			v, vok = s.v, s.ok
+		} else {
+			v, vok = shiftSAD(a, b, mask, w, h, sx, sy)
+		}
+		if !vok {
 			return math.NaN()
 		}
 		return v
@@ -88,40 +114,52 @@ func parabola(l, c, r float64) float64 {
 	return math.Max(-0.5, math.Min(0.5, (l-r)/(2*den)))
 }
 
-// bestShift returns the shift (dx,dy) in the given ranges minimising the
-// mean absolute difference between a(x,y) and b(x+dx,y+dy) over usable
-// pixels; it needs at least a quarter of the image comparable.
-func bestShift(a, b []byte, mask []bool, w, h, x0, x1, y0, y1 int) (int, int, float64, bool) {
+// bestShift returns the shift (dx,dy) in the given ranges minimising
+// shiftSAD; it needs at least a quarter of the image comparable.
+func bestShift(a, b []byte, mask []uint8, w, h, x0, x1, y0, y1 int) (int, int, float64, bool) {
 	best, bx, by := math.Inf(1), 0, 0
 	found := false
 	for dy := y0; dy <= y1; dy++ {
 		for dx := x0; dx <= x1; dx++ {
-			var sum, n int
-			for y := max(0, -dy); y < min(h, h-dy); y++ {
-				row := y * w
-				rowb := (y + dy) * w
-				for x := max(0, -dx); x < min(w, w-dx); x++ {
-					if !mask[row+x] || !mask[rowb+x+dx] {
-						continue
-					}
-					d := int(a[row+x]) - int(b[rowb+x+dx])
-					if d < 0 {
-						d = -d
-					}
-					sum += d
-					n++
-				}
-			}
-			if n < w*h/4 {
-				continue
-			}
-			v := float64(sum) / float64(n)
-			if v < best {
+			v, ok := shiftSAD(a, b, mask, w, h, dx, dy)
+			if ok && v < best {
 				best, bx, by, found = v, dx, dy, true
 			}
 		}
 	}
 	return bx, by, best, found
+}
+
+// shiftSAD returns the mean absolute difference between a(x,y) and
+// b(x+dx,y+dy) over the pixels usable in both (mask 1); ok is false when
+// fewer than a quarter of the image's pixels are. The loop runs over row
+// slices with a branch-free absolute value; integer sums, so the result
+// does not depend on the order.
+func shiftSAD(a, b []byte, mask []uint8, w, h, dx, dy int) (float64, bool) {
+	ys, ye := max(0, -dy), min(h, h-dy)
+	xs, xe := max(0, -dx), min(w, w-dx)
+	var sum, n int
+	if m := xe - xs; m > 0 {
+		for y := ys; y < ye; y++ {
+			o, ob := y*w+xs, (y+dy)*w+xs+dx
+			ra, ma := a[o:o+m], mask[o:o+m]
+			rb, mb := b[ob:ob+m], mask[ob:ob+m]
+			rb, mb = rb[:len(ra)], mb[:len(ra)]
+			for i, av := range ra {
+				if ma[i]&mb[i] == 0 {
+					continue
+				}
+				d := int(av) - int(rb[i])
+				sg := d >> 63
+				sum += (d ^ sg) - sg
+				n++
+			}
+		}
+	}
+	if n < w*h/4 {
+		return math.Inf(1), false
+	}
+	return float64(sum) / float64(n), true
 }
 
 func halve(g []byte, w, h int) []byte {
@@ -136,12 +174,12 @@ func halve(g []byte, w, h int) []byte {
 	return out
 }
 
-func halveMask(m []bool, w, h int) []bool {
+func halveMask(m []uint8, w, h int) []uint8 {
 	hw, hh := w/2, h/2
-	out := make([]bool, hw*hh)
+	out := make([]uint8, hw*hh)
 	for y := 0; y < hh; y++ {
 		for x := 0; x < hw; x++ {
-			out[y*hw+x] = m[2*y*w+2*x] && m[2*y*w+2*x+1] && m[(2*y+1)*w+2*x] && m[(2*y+1)*w+2*x+1]
+			out[y*hw+x] = m[2*y*w+2*x] & m[2*y*w+2*x+1] & m[(2*y+1)*w+2*x] & m[(2*y+1)*w+2*x+1]
 		}
 	}
 	return out

@@ -137,16 +137,25 @@ func halfMask(m []bool, n int) []bool {
 // lkTemplate is the precomputed part of inverse-compositional
 // Lucas-Kanade for one template image.
 type lkTemplate struct {
-	img fimg
-	sd  [][6]float32
-	idx []int32
-	hi  [6][6]float64
-	ok  bool
+	img    fimg
+	sd     [][6]float32
+	idx    []int32
+	xs, ys []float64 // coordinates of idx
+	hi     [6][6]float64
+	ok     bool
 }
 
 func newLKTemplate(t fimg, mask []bool) *lkTemplate {
 	w, h := t.w, t.h
 	lt := &lkTemplate{img: t}
+	cnt := 0
+	for _, m := range mask {
+		if m {
+			cnt++
+		}
+	}
+	lt.sd, lt.idx = make([][6]float32, 0, cnt), make([]int32, 0, cnt)
+	lt.xs, lt.ys = make([]float64, 0, cnt), make([]float64, 0, cnt)
 	var H [6][6]float64
 	for y := 1; y < h-1; y++ {
 		for x := 1; x < w-1; x++ {
@@ -165,6 +174,7 @@ func newLKTemplate(t fimg, mask []bool) *lkTemplate {
 			}
 			lt.sd = append(lt.sd, [6]float32{float32(s[0]), float32(s[1]), float32(s[2]), float32(s[3]), float32(s[4]), float32(s[5])})
 			lt.idx = append(lt.idx, int32(i))
+			lt.xs, lt.ys = append(lt.xs, fx), append(lt.ys, fy)
 		}
 	}
 	for r := 0; r < 6; r++ {
@@ -181,19 +191,30 @@ func (lt *lkTemplate) align(mov fimg, p warp, iters int) warp {
 	if !lt.ok {
 		return p
 	}
-	w := lt.img.w
+	// mov.bilinear, inlined (same operations, same order).
+	mw, mh, mp := mov.w, mov.h, mov.p
+	xmax, ymax := float64(mw-1), float64(mh-1)
+	tp := lt.img.p
+	xs, ys, sd := lt.xs, lt.ys[:len(lt.xs)], lt.sd[:len(lt.xs)]
+	idx := lt.idx[:len(lt.xs)]
 	for it := 0; it < iters; it++ {
 		var b [6]float64
 		a0, a1, a2, a3, a4, a5 := 1+p[0], p[2], p[4], p[1], 1+p[3], p[5]
-		for k, i32 := range lt.idx {
-			i := int(i32)
-			x, y := float64(i%w), float64(i/w)
-			v, ok := mov.bilinear(a0*x+a1*y+a2, a3*x+a4*y+a5)
-			if !ok {
+		for k, x := range xs {
+			y := ys[k]
+			sx, sy := a0*x+a1*y+a2, a3*x+a4*y+a5
+			if sx < 0 || sy < 0 || sx > xmax || sy > ymax {
 				continue
 			}
-			e := v - lt.img.p[i]
-			s := &lt.sd[k]
+			x0, y0 := int(sx), int(sy)
+			x1, y1 := min(x0+1, mw-1), min(y0+1, mh-1)
+			ax, ay := float32(sx-float64(x0)), float32(sy-float64(y0))
+			r0, r1 := y0*mw, y1*mw
+			top := mp[r0+x0]*(1-ax) + mp[r0+x1]*ax
+			bot := mp[r1+x0]*(1-ax) + mp[r1+x1]*ax
+			v := top*(1-ay) + bot*ay
+			e := v - tp[idx[k]]
+			s := &sd[k]
 			b[0] += float64(s[0] * e)
 			b[1] += float64(s[1] * e)
 			b[2] += float64(s[2] * e)
@@ -274,6 +295,7 @@ var (
 type cropFeatures struct {
 	full, half   fimg
 	tFull, tHalf *lkTemplate
+	grad         []float64 // see gradients
 	ok           bool
 }
 
@@ -299,48 +321,107 @@ func registerResidual(a, b []byte) residual {
 // registerFeatures registers b onto a: affine Lucas-Kanade on the
 // half-size crops, then the residual at full size.
 func registerFeatures(a, b *cropFeatures) residual {
-	const n = CropSize
 	if !a.ok || !b.ok {
 		return residual{}
 	}
-	fa, fb := a.full, b.full
+	fb := b.full
 	p := a.tHalf.align(b.half, warp{}, 12)
 	// The affine part is scale-free; the translation doubles (pixel
 	// centres: x_full = 2 x_half + 0.5).
 	p[4] = 2*p[4] + 0.5*(p[0]+p[2])
 	p[5] = 2*p[5] + 0.5*(p[1]+p[3])
+	grad := a.gradients()
 	var dF, gF, dM, gM, dE, gE, dR, gR float64
-	in := func(r [4]int, x, y int) bool { return x >= r[0] && x < r[2] && y >= r[1] && y < r[3] }
-	for y := 1; y < n-1; y++ {
-		for x := 1; x < n-1; x++ {
-			i := y*n + x
-			if !cropMask[i] {
-				continue
-			}
-			wx, wy := p.apply(float64(x), float64(y))
-			v, ok := fb.bilinear(wx, wy)
-			if !ok {
-				continue
-			}
-			d := math.Abs(float64(v - fa.p[i]))
-			g := (math.Abs(float64(fa.at(x+1, y)-fa.at(x-1, y))) + math.Abs(float64(fa.at(x, y+1)-fa.at(x, y-1)))) / 2
-			dF += d
-			gF += g
-			switch {
-			case in(regionMouth, x, y):
-				dM += d
-				gM += g
-			case in(regionLeftEye, x, y) || in(regionRightEye, x, y):
-				dE += d
-				gE += g
-			default:
-				dR += d
-				gR += g
-			}
+	// fb.bilinear at p.apply(x, y), inlined (same operations, same order).
+	bw, bh, bp := fb.w, fb.h, fb.p
+	xmax, ymax := float64(bw-1), float64(bh-1)
+	p0, p1, p2, p3, p4, p5 := 1+p[0], p[1], p[2], 1+p[3], p[4], p[5]
+	fa := a.full.p
+	for k, px := range residualPixels {
+		x, y := float64(px.x), float64(px.y)
+		wx, wy := p0*x+p2*y+p4, p1*x+p3*y+p5
+		if wx < 0 || wy < 0 || wx > xmax || wy > ymax {
+			continue
+		}
+		x0, y0 := int(wx), int(wy)
+		x1, y1 := min(x0+1, bw-1), min(y0+1, bh-1)
+		ax, ay := float32(wx-float64(x0)), float32(wy-float64(y0))
+		r0, r1 := y0*bw, y1*bw
+		top := bp[r0+x0]*(1-ax) + bp[r0+x1]*ax
+		bot := bp[r1+x0]*(1-ax) + bp[r1+x1]*ax
+		v := top*(1-ay) + bot*ay
+		d := math.Abs(float64(v - fa[px.i]))
+		g := grad[k]
+		dF += d
+		gF += g
+		switch px.region {
+		case regionMouthID:
+			dM += d
+			gM += g
+		case regionEyesID:
+			dE += d
+			gE += g
+		default:
+			dR += d
+			gR += g
 		}
 	}
 	if gF < 1e-9 || gM < 1e-9 || gE < 1e-9 || gR < 1e-9 {
 		return residual{}
 	}
 	return residual{Face: dF / gF, Mouth: dM / gM, Eyes: dE / gE, Rest: dR / gR, OK: true}
+}
+
+// Regions of residualPixels.
+const (
+	regionRestID = iota
+	regionMouthID
+	regionEyesID
+)
+
+// residualPixel is a face pixel of the full-size crop away from its
+// border, in scan order, with the region it counts in.
+type residualPixel struct {
+	x, y, i int32
+	region  uint8
+}
+
+// residualPixels are the pixels registerFeatures compares.
+var residualPixels = func() []residualPixel {
+	const n = CropSize
+	in := func(r [4]int, x, y int) bool { return x >= r[0] && x < r[2] && y >= r[1] && y < r[3] }
+	var out []residualPixel
+	for y := 1; y < n-1; y++ {
+		for x := 1; x < n-1; x++ {
+			i := y*n + x
+			if !cropMask[i] {
+				continue
+			}
+			r := uint8(regionRestID)
+			switch {
+			case in(regionMouth, x, y):
+				r = regionMouthID
+			case in(regionLeftEye, x, y) || in(regionRightEye, x, y):
+				r = regionEyesID
+			}
+			out = append(out, residualPixel{x: int32(x), y: int32(y), i: int32(i), region: r})
+		}
+	}
+	return out
+}()
+
+// gradients returns the crop's gradient magnitude (mean of the absolute
+// central differences) at each of residualPixels, computed on first use.
+// Not safe for concurrent use (the accumulator is single-goroutine).
+func (c *cropFeatures) gradients() []float64 {
+	if c.grad != nil {
+		return c.grad
+	}
+	fa := c.full
+	c.grad = make([]float64, len(residualPixels))
+	for k, px := range residualPixels {
+		x, y := int(px.x), int(px.y)
+		c.grad[k] = (math.Abs(float64(fa.at(x+1, y)-fa.at(x-1, y))) + math.Abs(float64(fa.at(x, y+1)-fa.at(x, y-1)))) / 2
+	}
+	return c.grad
 }

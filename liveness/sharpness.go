@@ -1,6 +1,9 @@
 package liveness
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // CropSharpness measures the fine detail of an aligned grey face crop
 // (CropSize x CropSize, see FrameMeasures.Crop): the RMS of the finest
@@ -20,12 +23,14 @@ func CropSharpness(crop []byte) float64 {
 	if len(crop) < n*n {
 		return 0
 	}
-	g := make([]float64, n*n)
+	sc := sharpScratch.Get().(*[4][n * n]float64)
+	defer sharpScratch.Put(sc)
+	g := sc[0][:]
 	for i := range g {
 		g[i] = float64(crop[i])
 	}
-	b1 := boxBlur(g, n, 1)
-	b3 := boxBlur(b1, n, 3)
+	b1 := boxBlurInto(sc[1][:], sc[3][:], g, n, 1)
+	b3 := boxBlurInto(sc[2][:], sc[3][:], b1, n, 3)
 	var e1, e2 float64
 	for i := range g {
 		if !cropMask[i] {
@@ -42,11 +47,18 @@ func CropSharpness(crop []byte) float64 {
 	return math.Sqrt(e1 / e2)
 }
 
+// sharpScratch holds CropSharpness's buffers (the crop, two blurs and the
+// blur's intermediate), so that measuring a frame does not allocate them.
+var sharpScratch = sync.Pool{New: func() any { return new([4][CropSize * CropSize]float64) }}
+
 // boxBlur is a separable (2r+1)-wide mean filter with shrinking windows at
 // the border, computed with running sums.
 func boxBlur(g []float64, n, r int) []float64 {
-	tmp := make([]float64, n*n)
-	out := make([]float64, n*n)
+	return boxBlurInto(make([]float64, n*n), make([]float64, n*n), g, n, r)
+}
+
+// boxBlurInto is boxBlur writing into out, with tmp (both n*n) as scratch.
+func boxBlurInto(out, tmp, g []float64, n, r int) []float64 {
 	for y := 0; y < n; y++ {
 		row := g[y*n : y*n+n]
 		var s float64
