@@ -227,12 +227,12 @@ func (m *Matcher) Compare(ctx context.Context, probes []facematch.Probe, ref fac
 	}
 	sims := make([]float64, len(sel))
 	err := m.withWorker(ctx, func(w *worker) error {
-		// A second idle worker, if there is one, embeds probes while this
-		// one embeds the reference and the rest: the networks run on one
+		// Idle workers, if there are any, embed probes while this one
+		// embeds the reference and the rest: the networks run on one
 		// OpenCV thread each (see liveness/cv Config.OpenCVThreads), so
-		// this is what uses both cores of a 2-core machine.
+		// this is what uses the other cores.
 		var next atomic.Int32
-		refEmb := make(chan []float32, 1)
+		refEmb := make(chan []float32, len(sel))
 		work := func(w *worker, ref []float32) error {
 			for {
 				j := int(next.Add(1)) - 1
@@ -256,30 +256,41 @@ func (m *Matcher) Compare(ctx context.Context, probes []facematch.Probe, ref fac
 			}
 		}
 		var helper sync.WaitGroup
-		var helpErr error
-		if len(sel) > 1 {
-			if w2, ok := m.tryWorker(); ok {
-				helper.Add(1)
-				go func() {
-					defer helper.Done()
-					defer m.putWorker(w2)
-					helpErr = work(w2, nil)
-				}()
+		helpErrs := make([]error, len(sel)-1)
+		helpers := 0
+		for ; helpers < len(sel)-1; helpers++ {
+			w2, ok := m.tryWorker()
+			if !ok {
+				break
 			}
+			helper.Add(1)
+			go func(h int) {
+				defer helper.Done()
+				defer m.putWorker(w2)
+				helpErrs[h] = work(w2, nil)
+			}(helpers)
 		}
 		emb, err := m.reference(ctx, w, ref)
 		if err != nil {
-			refEmb <- nil
+			close(refEmb) // helpers waiting for it stop
 			helper.Wait()
 			return err
 		}
-		refEmb <- emb
+		for range helpers {
+			refEmb <- emb
+		}
+		close(refEmb)
 		err = work(w, emb)
 		helper.Wait()
 		if err != nil {
 			return err
 		}
-		return helpErr
+		for _, e := range helpErrs {
+			if e != nil {
+				return e
+			}
+		}
+		return nil
 	})
 	if err != nil {
 		return facematch.Score{}, err

@@ -621,3 +621,30 @@ func TestCompareTwoWorkersEqualsOne(t *testing.T) {
 	// Both workers are back in the pool.
 	assert.Len(t, two.m.pool, 2)
 }
+
+// Idle workers that help embed the probes of one Compare give the same
+// fused score as a single worker doing it all, and a reference that
+// cannot be used stops the helpers without leaking a worker.
+func TestCompareHelpersSameScore(t *testing.T) {
+	one := newFixture(t, Config{Workers: 1, CacheSize: -1, MaxProbes: 4, TopK: 4})
+	three := newFixture(t, Config{Workers: 3, CacheSize: -1, MaxProbes: 4, TopK: 4})
+	ctx := context.Background()
+	var probes []facematch.Probe
+	for _, n := range []string{"img1.jpg", "img2.jpg", "img16.jpg", "img20.jpg"} {
+		img, err := vision.DecodeImage(one.photo(t, filepath.Join("deepface", n)))
+		require.NoError(t, err)
+		probes = append(probes, faceProbe(t, one.det, img))
+		img.Close()
+	}
+	ref := facematch.Reference{Key: "r", Photo: one.photo(t, "deepface/img4.jpg")}
+	want, err := one.m.Compare(ctx, probes, ref)
+	require.NoError(t, err)
+	got, err := three.m.Compare(ctx, probes, ref)
+	require.NoError(t, err)
+	assert.InDelta(t, want.Similarity, got.Similarity, 1e-9)
+	assert.Equal(t, want.Decision, got.Decision)
+
+	_, err = three.m.Compare(ctx, probes, facematch.Reference{Key: "bad", Photo: []byte("not a jpeg")})
+	require.ErrorIs(t, err, facematch.ErrReferenceUnusable)
+	assert.Len(t, three.m.pool, 3, "every worker is back in the pool")
+}
