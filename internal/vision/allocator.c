@@ -30,3 +30,11 @@ int hoviyat_malloc_is_mmapped(size_t size, void **p) {
 	return -1;
 #endif
 }
+
+long long hoviyat_malloc_in_use(void) {
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 33))
+	return (long long)mallinfo2().uordblks;
+#else
+	return -1;
+#endif
+}

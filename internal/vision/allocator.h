@@ -10,6 +10,9 @@ int hoviyat_set_mmap_threshold(int bytes);
 // Mallocs size bytes into *p (the caller frees it): 1 if the block was
 // mmapped, 0 if not, -1 if it cannot be told (not glibc 2.33+).
 int hoviyat_malloc_is_mmapped(size_t size, void **p);
+// Bytes in use in malloc's heaps (all arenas, mmapped blocks excluded),
+// or -1 where that cannot be told (not glibc 2.33+).
+long long hoviyat_malloc_in_use(void);
 #ifdef __cplusplus
 }
 #endif

@@ -29,3 +29,11 @@ func mmappedBlock(size int) (mmapped, ok bool) {
 	C.free(p)
 	return r == 1, r >= 0
 }
+
+// mallocInUse returns the bytes in use in malloc's heaps (mmapped blocks
+// excluded); ok is false where that cannot be told (not glibc 2.33+). For
+// tests and diagnosis.
+func mallocInUse() (n int64, ok bool) {
+	r := C.hoviyat_malloc_in_use()
+	return int64(r), r >= 0
+}

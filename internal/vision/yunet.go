@@ -60,6 +60,7 @@ const (
 type FaceDetector struct {
 	cfg    FaceDetectorConfig
 	net    gocv.Net
+	fwd    *netForward // the forward pass to yunetOutputs (not gocv's ForwardLayers, which leaks)
 	closed bool
 	// reusable buffers, owned by the detector
 	resized gocv.Mat
@@ -128,9 +129,15 @@ func NewFaceDetector(cfg FaceDetectorConfig) (*FaceDetector, error) {
 	}
 	_ = net.SetPreferableBackend(gocv.NetBackendOpenCV)
 	_ = net.SetPreferableTarget(gocv.NetTargetCPU)
+	fwd, err := newNetForward(yunetOutputs)
+	if err != nil {
+		net.Close()
+		return nil, err
+	}
 	return &FaceDetector{
 		cfg:     cfg,
 		net:     net,
+		fwd:     fwd,
 		resized: gocv.NewMat(),
 		blob:    gocv.NewMat(),
 		conv:    gocv.NewMat(),
@@ -175,12 +182,18 @@ func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
 		return nil, err
 	}
 	d.net.SetInput(d.blob, "input")
-	outs := d.net.ForwardLayers(yunetOutputs)
-	defer func() {
-		for i := range outs {
-			outs[i].Close()
-		}
-	}()
+	outs, err := d.fwd.run(&d.net)
+	if err != nil {
+		return nil, err
+	}
+	return d.decode(outs, pw, ph, sx, sy)
+}
+
+// decode turns YuNet's outputs (in the order of yunetOutputs) for a pw x
+// ph input into faces in the pixels of the image, which was scaled by sx
+// and sy: candidates above the score threshold, then non-maximum
+// suppression.
+func (d *FaceDetector) decode(outs [][]float32, pw, ph int, sx, sy float64) ([]Face, error) {
 	if len(outs) != len(yunetOutputs) {
 		return nil, fmt.Errorf("vision: YuNet returned %d outputs, want %d", len(outs), len(yunetOutputs))
 	}
@@ -188,13 +201,7 @@ func (d *FaceDetector) Detect(img gocv.Mat) ([]Face, error) {
 	for k, s := range yunetStrides {
 		cols, rows := pw/s, ph/s
 		n := cols * rows
-		cls, err1 := outs[k].DataPtrFloat32()
-		obj, err2 := outs[3+k].DataPtrFloat32()
-		bbox, err3 := outs[6+k].DataPtrFloat32()
-		kps, err4 := outs[9+k].DataPtrFloat32()
-		if err := errors.Join(err1, err2, err3, err4); err != nil {
-			return nil, fmt.Errorf("vision: YuNet output: %w", err)
-		}
+		cls, obj, bbox, kps := outs[k], outs[3+k], outs[6+k], outs[9+k]
 		if len(cls) < n || len(obj) < n || len(bbox) < 4*n || len(kps) < 10*n {
 			return nil, fmt.Errorf("vision: YuNet output for stride %d too small for %dx%d input", s, pw, ph)
 		}
@@ -312,6 +319,7 @@ func (d *FaceDetector) Close() error {
 	d.resized.Close()
 	d.blob.Close()
 	d.conv.Close()
+	d.fwd.close()
 	return d.net.Close()
 }
 
