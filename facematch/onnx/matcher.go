@@ -58,6 +58,23 @@ type Config struct {
 	ReferenceInputSize int
 	// MaxReferenceBytes bounds the reference photo size; default 10 MiB.
 	MaxReferenceBytes int
+	// KeepAllocator leaves the C allocator alone. By default (false) New
+	// calls vision.TuneAllocator, which fixes glibc malloc's mmap
+	// threshold at 64 KiB for the whole process, once: blocks of 64 KiB
+	// and more then come from mmap and go back to the kernel when freed.
+	// Without it a long-running process grows with every analysed video:
+	// glibc raises its threshold dynamically, so OpenCV's per-frame DNN
+	// buffers move to the heap and fragment it (liveness/cv with this
+	// matcher, 2 workers each, 5 s 720p clips, docs/RELIABILITY.md
+	// section 5: peak RSS 267-311 MB after 2 videos, 478-501 MB after 96;
+	// with the threshold fixed, ~300 MB after 96). The growth is in the
+	// detection path; the matcher tunes too so that the setting does not
+	// depend on which is created first or alone. Fixing the threshold
+	// turns glibc's dynamic adjustment off, which is the point. Nothing
+	// is changed when the environment sets MALLOC_MMAP_THRESHOLD_ (or the
+	// glibc.malloc.mmap_threshold tunable), nor outside glibc. Set
+	// KeepAllocator when the host manages malloc itself.
+	KeepAllocator bool
 }
 
 // Defaults of Config.
@@ -100,6 +117,8 @@ var _ facematch.Matcher = (*Matcher)(nil)
 // model, and a Spec that does not fit the model (wrong input size or
 // names) makes OpenCV abort on the first embedding, which New performs on
 // a blank crop so that the failure happens at start-up, not under load.
+// Unless Config.KeepAllocator is set it tunes glibc malloc for the
+// process (vision.TuneAllocator).
 func New(cfg Config) (*Matcher, error) {
 	if cfg.Spec.InputSize == 0 && cfg.Spec.File == "" {
 		cfg.Spec = MobileFaceNetSpec
@@ -149,6 +168,9 @@ func New(cfg Config) (*Matcher, error) {
 	}
 	if err := vision.CheckModel(cfg.EmbedderPath); err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	if !cfg.KeepAllocator {
+		vision.TuneAllocator()
 	}
 	model, err := vision.ModelID(cfg.EmbedderPath)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // TunedMmapThreshold is the glibc mmap threshold TuneAllocator sets:
@@ -46,6 +47,7 @@ func (a AllocatorTuning) String() string {
 var (
 	tuneOnce   sync.Once
 	tuneResult AllocatorTuning
+	tuneDone   atomic.Bool
 )
 
 // TuneAllocator sets glibc malloc's mmap threshold to TunedMmapThreshold
@@ -81,7 +83,18 @@ func TuneAllocator() AllocatorTuning {
 		}
 		tuneResult = setMmapThreshold(TunedMmapThreshold)
 	})
+	tuneDone.Store(true)
 	return tuneResult
+}
+
+// AllocatorTuningOutcome returns TuneAllocator's outcome, and false if
+// TuneAllocator has not been called in this process. Safe for concurrent
+// use.
+func AllocatorTuningOutcome() (AllocatorTuning, bool) {
+	if !tuneDone.Load() {
+		return 0, false
+	}
+	return TuneAllocator(), true
 }
 
 // hostSetsMmapThreshold reports whether the environment (lookup) sets

@@ -99,6 +99,8 @@ func TestAllocatorChild(t *testing.T) {
 		require.True(t, ok)
 		return m
 	}
+	_, done := AllocatorTuningOutcome()
+	require.False(t, done, "nothing tuned yet")
 	switch scenario {
 	case "untuned":
 		assert.True(t, mm(512<<10), "512 KiB mmapped at glibc's initial 128 KiB threshold")
@@ -117,5 +119,9 @@ func TestAllocatorChild(t *testing.T) {
 	default:
 		t.Fatalf("unknown scenario %q", scenario)
 	}
-	assert.Equal(t, TuneAllocator(), TuneAllocator(), "later calls report the first outcome")
+	first := TuneAllocator()
+	assert.Equal(t, first, TuneAllocator(), "later calls report the first outcome")
+	got, done := AllocatorTuningOutcome()
+	assert.True(t, done)
+	assert.Equal(t, first, got)
 }

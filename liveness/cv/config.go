@@ -87,6 +87,22 @@ type Config struct {
 	// default.
 	OpenCVThreads int
 
+	// KeepAllocator leaves the C allocator alone. By default (false) New
+	// calls vision.TuneAllocator, which fixes glibc malloc's mmap
+	// threshold at 64 KiB for the whole process, once: blocks of 64 KiB
+	// and more then come from mmap and go back to the kernel when freed.
+	// Without it a long-running process grows with every analysed video:
+	// glibc raises its threshold dynamically, so OpenCV's and FFmpeg's
+	// per-frame buffers move to the heap and fragment it (2 workers, 5 s
+	// 720p clips, docs/RELIABILITY.md section 5: peak RSS 267-311 MB after
+	// 2 videos, 478-501 MB after 96; with the threshold fixed, ~300 MB
+	// after 96). Fixing the threshold turns glibc's dynamic adjustment
+	// off, which is the point. Nothing is changed when the environment
+	// sets MALLOC_MMAP_THRESHOLD_ (or the glibc.malloc.mmap_threshold
+	// tunable), nor outside glibc. Set KeepAllocator when the host
+	// manages malloc itself.
+	KeepAllocator bool
+
 	// Quality and Liveness are the thresholds of the quality gate and of
 	// the liveness decision (zero fields take their defaults).
 	Quality  liveness.QualityConfig

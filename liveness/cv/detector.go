@@ -63,7 +63,9 @@ func (w *worker) close() error {
 
 // New loads the models once per worker. Unless Config.OpenCVThreads is
 // negative it also sets OpenCV's process-wide thread count (one by
-// default; see Config.OpenCVThreads). The caller must Close the Detector.
+// default; see Config.OpenCVThreads), and unless Config.KeepAllocator is
+// set it tunes glibc malloc for the process (vision.TuneAllocator). The
+// caller must Close the Detector.
 func New(cfg Config) (*Detector, error) {
 	cfg, err := cfg.withDefaults()
 	if err != nil {
@@ -72,6 +74,9 @@ func New(cfg Config) (*Detector, error) {
 	yunet, err := vision.ModelPath(cfg.ModelsDir, vision.YuNetFile)
 	if err != nil {
 		return nil, err
+	}
+	if !cfg.KeepAllocator {
+		vision.TuneAllocator()
 	}
 	v2, err := vision.ModelPath(cfg.ModelsDir, vision.MiniFASNetV2File)
 	if err != nil {

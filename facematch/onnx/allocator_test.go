@@ -1,0 +1,62 @@
+package onnx
+
+import (
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/hoviyat/hoviyat/internal/vision"
+)
+
+const allocChildEnv = "HOVIYAT_ONNX_ALLOC_CHILD"
+
+// New tunes glibc malloc (vision.TuneAllocator) unless
+// Config.KeepAllocator is set; each case in a fresh process, since the
+// tuning is process-wide and done once.
+func TestNewTunesAllocator(t *testing.T) {
+	envDir(t, "HOVIYAT_MODELS")
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "MALLOC_") && !strings.HasPrefix(kv, "GLIBC_TUNABLES=") {
+			env = append(env, kv)
+		}
+	}
+	for _, mode := range []string{"default", "keep"} {
+		t.Run(mode, func(t *testing.T) {
+			t.Parallel()
+			cmd := exec.Command(os.Args[0], "-test.run=^TestNewTunesAllocatorChild$", "-test.v")
+			cmd.Env = append(append([]string(nil), env...), allocChildEnv+"="+mode)
+			out, err := cmd.CombinedOutput()
+			require.NoError(t, err, "%s", out)
+			assert.Contains(t, string(out), "--- PASS: TestNewTunesAllocatorChild", "%s", out)
+		})
+	}
+}
+
+// TestNewTunesAllocatorChild is TestNewTunesAllocator's helper process;
+// it does nothing unless started by it.
+func TestNewTunesAllocatorChild(t *testing.T) {
+	mode := os.Getenv(allocChildEnv)
+	if mode == "" {
+		t.Skip("helper process of TestNewTunesAllocator")
+	}
+	_, done := vision.AllocatorTuningOutcome()
+	require.False(t, done, "tuned before New")
+	m, err := New(Config{ModelsDir: envDir(t, "HOVIYAT_MODELS"), Workers: 1, KeepAllocator: mode == "keep"})
+	require.NoError(t, err)
+	require.NoError(t, m.Close())
+	got, done := vision.AllocatorTuningOutcome()
+	if mode == "keep" {
+		assert.False(t, done, "KeepAllocator: New left malloc alone")
+		return
+	}
+	assert.True(t, done, "New tuned malloc")
+	if runtime.GOOS == "linux" {
+		assert.Equal(t, vision.AllocatorTuned, got)
+	}
+}
