@@ -23,6 +23,7 @@ import (
 
 	"github.com/hoviyat/hoviyat/facematch"
 	"github.com/hoviyat/hoviyat/facematch/onnx"
+	"github.com/hoviyat/hoviyat/internal/vision"
 	"github.com/hoviyat/hoviyat/kyc"
 	"github.com/hoviyat/hoviyat/liveness"
 	"github.com/hoviyat/hoviyat/liveness/cv"
@@ -44,6 +45,9 @@ type visionSpec struct {
 	// matcher answers a fixed match) or "matcher" (the detector replays
 	// its first real result); "" runs both.
 	Only string
+	// KeepAllocator is passed to both Configs: true leaves glibc malloc
+	// untuned (finding F2's "before", for comparison).
+	KeepAllocator bool
 }
 
 // visionResult is what the helper measured.
@@ -57,6 +61,9 @@ type visionResult struct {
 	// GoSysMB and GoHeapInuseMB are the Go runtime's own memory after the
 	// run (the rest of the RSS is C: OpenCV, FFmpeg, allocator arenas).
 	GoSysMB, GoHeapInuseMB uint64
+	// Allocator is vision.TuneAllocator's outcome in the helper ("" if
+	// it was not called).
+	Allocator string
 }
 
 // deadlineResult is the helper's deadline check: how late Submit returned
@@ -155,12 +162,12 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 	if err := os.MkdirAll(spool, 0o700); err != nil {
 		return err
 	}
-	det, err := cv.New(cv.Config{ModelsDir: vs.Models, Workers: vs.Workers, TempDir: spool})
+	det, err := cv.New(cv.Config{ModelsDir: vs.Models, Workers: vs.Workers, TempDir: spool, KeepAllocator: vs.KeepAllocator})
 	if err != nil {
 		return err
 	}
 	defer det.Close()
-	mat, err := onnx.New(onnx.Config{ModelsDir: vs.Models, Workers: vs.Workers})
+	mat, err := onnx.New(onnx.Config{ModelsDir: vs.Models, Workers: vs.Workers, KeepAllocator: vs.KeepAllocator})
 	if err != nil {
 		return err
 	}
@@ -253,6 +260,9 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	res.GoSysMB, res.GoHeapInuseMB = ms.Sys>>20, ms.HeapInuse>>20
+	if a, ok := vision.AllocatorTuningOutcome(); ok {
+		res.Allocator = a.String()
+	}
 	if err := out.json(res); err != nil {
 		return err
 	}
@@ -453,17 +463,22 @@ func runVisionChild(t *testing.T, models, clip, photo string, vs visionSpec) vis
 //
 // HOVIYAT_RELIABILITY_FULL=1 runs 24 submissions through 8 clients
 // instead of 4 through 4; HOVIYAT_RELIABILITY_VIDEOS=N sets the number of
-// submissions.
+// submissions; HOVIYAT_RELIABILITY_KEEP_ALLOCATOR=1 leaves glibc malloc
+// untuned (Config.KeepAllocator), to compare memory with and without the
+// tuning.
 func TestRealPipelineLoadAndMemory(t *testing.T) {
 	models, data := mediaDirs(t)
 	clip, photo := selfieClip(t, data, t.TempDir())
 	fi, err := os.Stat(clip)
 	require.NoError(t, err)
 
-	mem := runVisionChild(t, models, clip, photo, visionSpec{Submissions: 2, Concurrency: 2, MaxConcurrent: 2, Workers: 2})
+	keep := os.Getenv("HOVIYAT_RELIABILITY_KEEP_ALLOCATOR") == "1"
+	mem := runVisionChild(t, models, clip, photo, visionSpec{Submissions: 2, Concurrency: 2, MaxConcurrent: 2, Workers: 2,
+		KeepAllocator: keep})
 	require.Empty(t, mem.res.Load.Errors)
 	assert.Equal(t, 2, mem.res.MaxInFlight, "two analyses ran at once")
 	figures(t, "vision_memory", "clip", "720x1280 30fps 5s H.264", "clip_bytes", fi.Size(), "concurrent", 2,
+		"keep_allocator", keep, "allocator", mem.res.Allocator,
 		"vmhwm_after_model_load_mb", mem.baselineKB/1024, "vmhwm_peak_mb", mem.peakKB/1024,
 		"max_sampled_rss_mb", mem.maxRSSKB/1024, "go_sys_mb", mem.res.GoSysMB, "target_mb", 400, "outcomes", mem.res.Load.Outcomes,
 		"latency_max", pct(mem.res.Load.Latency, 100))
@@ -480,7 +495,7 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	const slots = 2
 	only := os.Getenv("HOVIYAT_RELIABILITY_VISION_ONLY") // memory diagnosis: "detector" or "matcher"
 	load := runVisionChild(t, models, clip, photo, visionSpec{Submissions: subs, Concurrency: clients,
-		MaxConcurrent: slots, Workers: slots, Deadline: only == "", Only: only})
+		MaxConcurrent: slots, Workers: slots, Deadline: only == "", Only: only, KeepAllocator: keep})
 	r := load.res
 	require.Empty(t, r.Load.Errors, "submissions failed")
 	require.Len(t, r.Load.Latency, subs)
@@ -491,7 +506,7 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 
 	dl := load.dl
 	if only != "" {
-		figures(t, "vision_load_diagnosis", "only", only, "submissions", subs, "vmhwm_peak_mb", load.peakKB/1024,
+		figures(t, "vision_load_diagnosis", "only", only, "keep_allocator", keep, "allocator", r.Allocator, "submissions", subs, "vmhwm_peak_mb", load.peakKB/1024,
 			"go_sys_mb", r.GoSysMB, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()))
 		return
 	}
@@ -507,6 +522,7 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	assert.Less(t, dl.QueuedLate, time.Second, "cancellation reaches the queue")
 
 	figures(t, "vision_load", "submissions", subs, "clients", clients, "max_concurrent", slots, "workers", slots,
+		"keep_allocator", keep, "allocator", r.Allocator,
 		"wall", wall, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()),
 		"p50", pct(r.Load.Latency, 50), "p95", pct(r.Load.Latency, 95), "p99", pct(r.Load.Latency, 99),
 		"queue_p50", pct(r.Queue, 50), "queue_max", pct(r.Queue, 100),
