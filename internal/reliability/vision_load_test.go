@@ -272,13 +272,17 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 		next := vs.Submissions
 		// A deadline that falls during the analysis: 400 ms after the
 		// call, past spooling and the registry (tens of ms), inside the
-		// analysis (detection, then matching: 0.5-2 s for this clip). On
-		// a machine so loaded that the analysis had not started, or had
-		// already finished, by then, try again (three times at most).
+		// analysis (detection, then matching: 0.4-2 s for this clip,
+		// depending on the load). When the analysis had not started by
+		// then (a loaded machine), try again with a longer deadline; when
+		// it had already finished (an idle machine: the deadline then
+		// hits the vault, or nothing), with a shorter one (three times at
+		// most).
+		limit := 400 * time.Millisecond
 		for try := 0; try < 3; try++ {
 			id := spec.Node.NIDs[next]
 			next++
-			dctx, cancel := context.WithTimeout(ctx, 400*time.Millisecond)
+			dctx, cancel := context.WithTimeout(ctx, limit)
 			deadline, _ := dctx.Deadline()
 			inf.lastStart.Store(0)
 			_, err := submit(dctx, id)
@@ -297,8 +301,13 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 			if atts, err := n.Store.Attempts(ctx, id); err == nil && len(atts) == 1 {
 				dr.AnalysisVoid = atts[0].State == kyc.AttemptVoid
 			}
-			if dr.AnalysisRanFor > 0 && err != nil {
+			if dr.AnalysisRanFor > 0 && (dr.AnalysisDep == "detector" || dr.AnalysisDep == "matcher") {
 				break
+			}
+			if dr.AnalysisRanFor > 0 {
+				limit = limit * 6 / 10
+			} else {
+				limit += 200 * time.Millisecond
 			}
 		}
 		// A deadline that falls while queued behind busy analyses.
