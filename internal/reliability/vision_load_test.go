@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,6 +62,10 @@ type visionResult struct {
 	// GoSysMB and GoHeapInuseMB are the Go runtime's own memory after the
 	// run (the rest of the RSS is C: OpenCV, FFmpeg, allocator arenas).
 	GoSysMB, GoHeapInuseMB uint64
+	// CPU is the helper's user+system CPU time during the submissions
+	// (all threads): per video, a measure of cost that the machine's
+	// load disturbs less than wall time.
+	CPU time.Duration
 	// Allocator is vision.TuneAllocator's outcome in the helper ("" if
 	// it was not called).
 	Allocator string
@@ -227,6 +232,7 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	res.Load.Outcomes = map[string]int{}
+	cpu0 := processCPU()
 	res.Load.Started = time.Now()
 	for range vs.Concurrency {
 		wg.Go(func() {
@@ -255,6 +261,7 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 	close(jobs)
 	wg.Wait()
 	res.Load.Ended = time.Now()
+	res.CPU = processCPU() - cpu0
 	res.MaxInFlight = int(inf.max.Load())
 	res.Queue, res.Detect, res.Match = obs.get("queue"), obs.get("detect"), obs.get("match")
 	var ms runtime.MemStats
@@ -339,6 +346,13 @@ func childVision(ctx context.Context, spec childSpec, out *lineWriter, in *bufio
 		return errors.New("no exit line")
 	}
 	return nil
+}
+
+// processCPU is this process's user+system CPU time, all threads.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func errString(err error) string {
@@ -516,7 +530,8 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	dl := load.dl
 	if only != "" {
 		figures(t, "vision_load_diagnosis", "only", only, "keep_allocator", keep, "allocator", r.Allocator, "submissions", subs, "vmhwm_peak_mb", load.peakKB/1024,
-			"go_sys_mb", r.GoSysMB, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()))
+			"go_sys_mb", r.GoSysMB, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()),
+			"cpu_per_video", (r.CPU / time.Duration(subs)).Round(time.Millisecond))
 		return
 	}
 	assert.Contains(t, dl.AnalysisError, context.DeadlineExceeded.Error())
@@ -533,6 +548,7 @@ func TestRealPipelineLoadAndMemory(t *testing.T) {
 	figures(t, "vision_load", "submissions", subs, "clients", clients, "max_concurrent", slots, "workers", slots,
 		"keep_allocator", keep, "allocator", r.Allocator,
 		"wall", wall, "videos_per_minute", fmt.Sprintf("%.1f", float64(subs)/wall.Minutes()),
+		"cpu_per_video", (r.CPU / time.Duration(subs)).Round(time.Millisecond),
 		"p50", pct(r.Load.Latency, 50), "p95", pct(r.Load.Latency, 95), "p99", pct(r.Load.Latency, 99),
 		"queue_p50", pct(r.Queue, 50), "queue_max", pct(r.Queue, 100),
 		"detect_p50", pct(r.Detect, 50), "match_p50", pct(r.Match, 50), "max_in_flight", r.MaxInFlight,
