@@ -42,7 +42,7 @@ eval: ## run the evaluation over $$HOVIYAT_DATA into out/eval
 testmedia: ## derive the perturbation/replay videos from $$HOVIYAT_DATA into out/media
 	$(GO) run ./internal/testmedia -data $(HOVIYAT_DATA) -out out/media
 
-vulncheck: ## govulncheck (exit 3 on findings; says so plainly when its database is unreachable)
+vulncheck: ## govulncheck (exit 3: dependency findings, 4: standard library only; local DB snapshot when vuln.go.dev is unreachable)
 	./scripts/govulncheck.sh
 
 reliability: ## full-size reliability runs; figures in out/reliability/figures.jsonl

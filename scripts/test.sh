@@ -19,9 +19,18 @@ go test -race -count=1 -timeout 15m ./reason/... ./registry/... ./policy/... ./k
 echo "== go test (all)"
 go test -count=1 -timeout 20m ./...
 echo "== govulncheck"
-# Fails the run on known vulnerabilities reached by our code (exit 3); an
+# Fails the run on known vulnerabilities reached through our dependencies
+# (exit 3). Findings only in the Go standard library (exit 4) are the
+# toolchain's: printed loudly, failing only with GOVULNCHECK_STRICT=1. An
 # unreachable vulnerability database is reported plainly, not as a pass.
 rc=0
 ./scripts/govulncheck.sh || rc=$?
-if [ "$rc" -eq 3 ]; then exit 3; fi
-if [ "$rc" -ne 0 ]; then echo "govulncheck: could not run (exit $rc); see above" >&2; fi
+case $rc in
+0) ;;
+3) exit 3 ;;
+4)
+  echo "govulncheck: WARNING: this machine's Go ($(go env GOVERSION)) has known standard-library vulnerabilities reached by the SDK; build releases with the Go version named above" >&2
+  if [ "${GOVULNCHECK_STRICT:-0}" = 1 ]; then exit 4; fi
+  ;;
+*) echo "govulncheck: could not run (exit $rc); see above" >&2 ;;
+esac

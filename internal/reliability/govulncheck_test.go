@@ -16,8 +16,10 @@ import (
 // reads (index/db.json, index/modules.json, ID/<id>.json). With an
 // advisory, it claims (falsely: GO-2099-0001 does not exist) that
 // pgx.ParseConfig, which store/postgres calls, is vulnerable before
-// v5.99.0.
-func fakeVulnDB(t *testing.T, advisory bool) string {
+// v5.99.0. With stdlib, it claims instead that database/sql.OpenDB (which
+// pgx's stdlib.OpenDB calls) is vulnerable before Go 1.99.0, a finding
+// only a newer toolchain fixes.
+func fakeVulnDB(t *testing.T, advisory bool, stdlib ...bool) string {
 	t.Helper()
 	dir := t.TempDir()
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "index"), 0o755))
@@ -28,6 +30,16 @@ func fakeVulnDB(t *testing.T, advisory bool) string {
 	write("index/db.json", `{"modified":"2026-01-01T00:00:00Z"}`)
 	if !advisory {
 		write("index/modules.json", `[]`)
+		return "file://" + dir
+	}
+	if len(stdlib) > 0 && stdlib[0] {
+		write("index/modules.json", `[{"path":"stdlib","vulns":[{"id":"GO-2099-0002","modified":"2026-01-01T00:00:00Z","fixed":"1.99.0"}]}]`)
+		write("ID/GO-2099-0002.json", `{"schema_version":"1.3.1","id":"GO-2099-0002","modified":"2026-01-01T00:00:00Z",
+"published":"2026-01-01T00:00:00Z","summary":"FAKE standard-library advisory testing scripts/govulncheck.sh","details":"Not a real vulnerability.",
+"affected":[{"package":{"name":"stdlib","ecosystem":"Go"},
+"ranges":[{"type":"SEMVER","events":[{"introduced":"0"},{"fixed":"1.99.0"}]}],
+"ecosystem_specific":{"imports":[{"path":"database/sql","symbols":["OpenDB"]}]}}],
+"database_specific":{"url":"https://example.invalid/GO-2099-0002"}}`)
 		return "file://" + dir
 	}
 	write("index/modules.json", `[{"path":"github.com/jackc/pgx/v5","vulns":[{"id":"GO-2099-0001","modified":"2026-01-01T00:00:00Z","fixed":"5.99.0"}]}]`)
@@ -61,7 +73,8 @@ func runVulnScript(t *testing.T, db string, extraEnv ...string) (int, string) {
 
 // TestGovulncheckScript checks scripts/govulncheck.sh's exit codes with
 // local databases (the real one, vuln.go.dev, may be unreachable): 3 and
-// the advisory on a finding, 0 on a clean scan, 0 with a plain "DB
+// the advisory on a finding in a dependency, 4 and the Go release to build
+// with on a finding only in the standard library, 0 on a clean scan, 0 with a plain "DB
 // unreachable" note when the database cannot be fetched (2 with
 // GOVULNCHECK_STRICT=1). It builds govulncheck, so it needs the module
 // cache or the Go proxy; -short skips it.
@@ -79,6 +92,12 @@ func TestGovulncheckScript(t *testing.T) {
 	assert.Contains(t, out, "GO-2099-0001")
 	assert.Contains(t, out, "postgres.Open calls pgx.ParseConfig", "the trace names our call site")
 	assert.Contains(t, out, "VULNERABILITIES FOUND")
+
+	code, out = runVulnScript(t, fakeVulnDB(t, true, true))
+	assert.Equal(t, 4, code, out)
+	assert.Contains(t, out, "GO-2099-0002")
+	assert.Contains(t, out, "only the Go standard library")
+	assert.Contains(t, out, "Go 1.99 or later")
 
 	code, out = runVulnScript(t, fakeVulnDB(t, false))
 	assert.Equal(t, 0, code, out)
