@@ -99,6 +99,7 @@ type AuditChainError struct {
 	Problem string
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *AuditChainError) Error() string {
 	return fmt.Sprintf("kyc: audit chain broken at seq %d: %s", e.Seq, e.Problem)
 }

@@ -60,6 +60,7 @@ type Error struct {
 	Err        error
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *Error) Error() string {
 	s := "kyc: " + e.Msg
 	if e.Msg == "" {

@@ -159,6 +159,7 @@ type InputError struct {
 	Err  error
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *InputError) Error() string {
 	s := "liveness: " + string(e.Code)
 	if e.Msg != "" {

@@ -28,6 +28,7 @@ type ConfigError struct {
 	Err error
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *ConfigError) Error() string {
 	s := fmt.Sprintf("policy: invalid config: %s %q: %s", e.Field, e.Value, e.Why)
 	if e.Err != nil {

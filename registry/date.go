@@ -23,6 +23,7 @@ type ErrInvalidDate struct {
 	Why   string
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *ErrInvalidDate) Error() string {
 	return fmt.Sprintf("registry: invalid Solar Hijri date %q: %s", e.Input, e.Why)
 }

@@ -80,6 +80,7 @@ type ParseError struct {
 	Detail string
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *ParseError) Error() string {
 	what := "national ID"
 	if e.Field == FieldMobile {

@@ -95,6 +95,7 @@ const (
 	KindNotFound    = "not_found"
 )
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *Error) Error() string {
 	msg := fmt.Sprintf("registry: %s: %s", e.Dependency, e.Kind)
 	if e.Status != 0 {

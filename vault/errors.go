@@ -58,6 +58,7 @@ type Error struct {
 	Err error
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *Error) Error() string {
 	s := "vault: "
 	if e.Msg != "" {

@@ -18,6 +18,7 @@ type SuiteError struct {
 	Failures []error
 }
 
+// Error implements the error interface; branch on the fields or with errors.Is/As, not on this text.
 func (e *SuiteError) Error() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "registrytest: %d conformance failure(s):", len(e.Failures))
