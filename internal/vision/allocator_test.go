@@ -2,13 +2,13 @@ package vision
 
 import (
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/hoviyat/hoviyat/internal/vision/visiontest"
 )
 
 func TestHostSetsMmapThreshold(t *testing.T) {
@@ -59,12 +59,6 @@ func TestTuneAllocator(t *testing.T) {
 	if _, ok := mmappedBlock(1 << 20); !ok {
 		t.Skip("not glibc 2.33+: mmapped blocks cannot be counted")
 	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MALLOC_") && !strings.HasPrefix(kv, "GLIBC_TUNABLES=") {
-			env = append(env, kv)
-		}
-	}
 	for _, tc := range []struct{ scenario, env string }{
 		{"untuned", ""},
 		{"tuned", ""},
@@ -73,14 +67,11 @@ func TestTuneAllocator(t *testing.T) {
 	} {
 		t.Run(tc.scenario, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestAllocatorChild$", "-test.v")
-			cmd.Env = append(append([]string(nil), env...), allocChildEnv+"="+tc.scenario)
+			var extra []string
 			if tc.env != "" {
-				cmd.Env = append(cmd.Env, tc.env)
+				extra = append(extra, tc.env)
 			}
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "%s", out)
-			assert.Contains(t, string(out), "--- PASS: TestAllocatorChild", "%s", out)
+			visiontest.RunFresh(t, "TestAllocatorChild", allocChildEnv, tc.scenario, extra...)
 		})
 	}
 }

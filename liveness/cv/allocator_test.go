@@ -2,15 +2,14 @@ package cv
 
 import (
 	"os"
-	"os/exec"
 	"runtime"
-	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/hoviyat/hoviyat/internal/vision"
+	"github.com/hoviyat/hoviyat/internal/vision/visiontest"
 )
 
 const allocChildEnv = "HOVIYAT_CV_ALLOC_CHILD"
@@ -20,20 +19,10 @@ const allocChildEnv = "HOVIYAT_CV_ALLOC_CHILD"
 // tuning is process-wide and done once.
 func TestNewTunesAllocator(t *testing.T) {
 	cvModels(t)
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "MALLOC_") && !strings.HasPrefix(kv, "GLIBC_TUNABLES=") {
-			env = append(env, kv)
-		}
-	}
 	for _, mode := range []string{"default", "keep"} {
 		t.Run(mode, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestNewTunesAllocatorChild$", "-test.v")
-			cmd.Env = append(append([]string(nil), env...), allocChildEnv+"="+mode)
-			out, err := cmd.CombinedOutput()
-			require.NoError(t, err, "%s", out)
-			assert.Contains(t, string(out), "--- PASS: TestNewTunesAllocatorChild", "%s", out)
+			visiontest.RunFresh(t, "TestNewTunesAllocatorChild", allocChildEnv, mode)
 		})
 	}
 }
