@@ -186,6 +186,30 @@ type Reservation struct {
 	Event AuditEvent
 }
 
+// CheckCharge checks the reservation's pending charge as every Store
+// must before recording it: nil, or an ID, CreatedAt, a non-negative
+// amount, no Ref or ConfirmedAt, and the reservation's national and
+// attempt IDs when they are set. Errors wrap ErrInvalidInput.
+func (r Reservation) CheckCharge() error {
+	c := r.Charge
+	var msg string
+	switch {
+	case c == nil:
+		return nil
+	case c.ID == "" || c.CreatedAt.IsZero() || c.Amount < 0:
+		msg = "a reservation's charge needs an ID, CreatedAt and a non-negative amount"
+	case !c.Pending() || !c.ConfirmedAt.IsZero():
+		msg = "a reservation's charge must be pending (no Ref, no ConfirmedAt)"
+	case c.NationalID != "" && c.NationalID != r.NationalID:
+		msg = "the reservation's charge is for another national ID"
+	case c.AttemptID != "" && c.AttemptID != r.AttemptID:
+		msg = "the reservation's charge is for another attempt"
+	default:
+		return nil
+	}
+	return Wrap(ErrInvalidInput, nil, "store: %s", msg)
+}
+
 // Finish records the decision of a reserved attempt.
 type Finish struct {
 	AttemptID  string

@@ -300,7 +300,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 	if r.Now.IsZero() || !r.LeaseUntil.After(r.Now) || r.MaxAttempts <= 0 {
 		return kyc.AttemptRecord{}, invalid("reservation needs Now, a LeaseUntil after it and MaxAttempts > 0")
 	}
-	if err := validPending(r); err != nil {
+	if err := r.CheckCharge(); err != nil {
 		return kyc.AttemptRecord{}, err
 	}
 	if err := s.lock(ctx); err != nil {
@@ -392,25 +392,6 @@ func (s *Store) ReserveAttempt(ctx context.Context, r kyc.Reservation) (kyc.Atte
 		s.appendAudit(*ev)
 	}
 	return s.out(at), nil
-}
-
-// validPending checks a reservation's pending charge (the SQL stores'
-// rules).
-func validPending(r kyc.Reservation) error {
-	c := r.Charge
-	switch {
-	case c == nil:
-		return nil
-	case c.ID == "" || c.CreatedAt.IsZero() || c.Amount < 0:
-		return invalid("a reservation's charge needs an ID, CreatedAt and a non-negative amount")
-	case !c.Pending() || !c.ConfirmedAt.IsZero():
-		return invalid("a reservation's charge must be pending (no Ref, no ConfirmedAt)")
-	case c.NationalID != "" && c.NationalID != r.NationalID:
-		return invalid("the reservation's charge is for another national ID")
-	case c.AttemptID != "" && c.AttemptID != r.AttemptID:
-		return invalid("the reservation's charge is for another attempt")
-	}
-	return nil
 }
 
 // AttachCharge implements kyc.Store with the SQL stores' rules.
