@@ -41,6 +41,19 @@ func (t affine2) apply(p facematch.Point) facematch.Point {
 	return facematch.Point{X: t.a*p.X + t.b*p.Y + t.tx, Y: t.c*p.X + t.d*p.Y + t.ty}
 }
 
+// centroids returns the mean points of src and dst (same length, not
+// empty).
+func centroids(src, dst []facematch.Point) (mx, my, nx, ny float64) {
+	for i := range src {
+		mx += src[i].X
+		my += src[i].Y
+		nx += dst[i].X
+		ny += dst[i].Y
+	}
+	fn := float64(len(src))
+	return mx / fn, my / fn, nx / fn, ny / fn
+}
+
 // fitAffine returns the least-squares affine map of src onto dst (at least
 // three non-collinear points); ok is false when degenerate.
 func fitAffine(src, dst []facematch.Point) (affine2, bool) {
@@ -48,15 +61,7 @@ func fitAffine(src, dst []facematch.Point) (affine2, bool) {
 	if n < 3 || len(dst) != n {
 		return affine2{}, false
 	}
-	var mx, my, nx, ny float64
-	for i := range src {
-		mx += src[i].X
-		my += src[i].Y
-		nx += dst[i].X
-		ny += dst[i].Y
-	}
-	fn := float64(n)
-	mx, my, nx, ny = mx/fn, my/fn, nx/fn, ny/fn
+	mx, my, nx, ny := centroids(src, dst)
 	var sxx, sxy, syy, uxx, uxy, uyx, uyy float64
 	for i := range src {
 		x, y := src[i].X-mx, src[i].Y-my
@@ -92,15 +97,7 @@ func fitSimilarity(src, dst []facematch.Point) (affine2, bool) {
 	if n < 2 || len(dst) != n {
 		return affine2{}, false
 	}
-	var mx, my, nx, ny float64
-	for i := range src {
-		mx += src[i].X
-		my += src[i].Y
-		nx += dst[i].X
-		ny += dst[i].Y
-	}
-	fn := float64(n)
-	mx, my, nx, ny = mx/fn, my/fn, nx/fn, ny/fn
+	mx, my, nx, ny := centroids(src, dst)
 	var p, q, den float64
 	for i := range src {
 		x, y := src[i].X-mx, src[i].Y-my
